@@ -1,0 +1,108 @@
+// idl_rpc.thrift is the contract between the HTTP gateway and the RPC server.
+//
+// Wire compatibility: clients built from the original assignment IDL must keep
+// working. Never rename, renumber or retype an existing field or argument;
+// add new fields only as optional, at new ids.
+//
+// Conventions used by every response:
+//   Code — 0 means ok; any other value is a business error code. The numbers
+//          are stable and owned by the server (see rpc-server's error type).
+//   Msg  — a message that is safe to show to a client; it never carries
+//          internal details such as driver errors.
+// Times (SendTime, Cursor, NextCursor) are microseconds since the Unix epoch.
+// SendTime is assigned by the service; a value sent by a client is ignored.
+
+namespace go rpc
+
+// Message is one chat message.
+struct Message {
+    // Chat is the chat id, "a:b" for the two members a and b. The service
+    // accepts either order and stores the canonical one.
+    1: string Chat
+    // Text is the message body.
+    2: string Text
+    // Sender is the member who sent the message; it must be one of the
+    // chat's members.
+    3: string Sender
+    // SendTime is the time the service accepted the message, in µs since the
+    // Unix epoch. It is assigned by the service on Send.
+    4: i64 SendTime
+    // ClientMsgId is an optional idempotency key chosen by the sender: a
+    // repeated Send with the same (Chat, Sender, ClientMsgId) stores the
+    // message once and answers with the SendTime of the first one; reusing
+    // the key for a different Text is a conflict.
+    5: optional string ClientMsgId
+}
+
+// SendRequest asks the service to store one message.
+struct SendRequest {
+    1: required Message message
+}
+
+// SendResponse reports the outcome of a Send.
+struct SendResponse {
+    // Code is 0 on success, otherwise a stable business error code.
+    1: required i32 Code
+    // Msg is a client-safe description of Code.
+    2: required string Msg
+    // SendTime is the send time assigned to the message, in µs since the
+    // Unix epoch; set when Code is 0.
+    3: optional i64 SendTime
+    // Chat is the canonical chat id the message was stored under; set when
+    // Code is 0.
+    4: optional string Chat
+}
+
+// PullRequest asks for one page of a chat's messages ordered by SendTime.
+struct PullRequest {
+    // Chat is the chat id, in either member order.
+    1: required string Chat
+    // Cursor is the SendTime (µs) the page starts from, inclusive. 0 means
+    // the oldest message, or the newest when Reverse is true.
+    2: required i64 Cursor
+    // Limit is the largest number of messages to return: 0 means the
+    // service's default, above its maximum is clamped, negative is invalid.
+    3: required i32 Limit
+    // Reverse returns messages newest first when true.
+    4: optional bool Reverse
+}
+
+// PullResponse is one page of messages.
+struct PullResponse {
+    // Code is 0 on success, otherwise a stable business error code.
+    1: required i32 Code
+    // Msg is a client-safe description of Code.
+    2: required string Msg
+    // Messages is the page, in the requested order.
+    3: optional list<Message> Messages
+    // HasMore is true when more messages follow this page.
+    4: optional bool HasMore
+    // NextCursor is the Cursor for the next page in the same direction. With
+    // HasMore it is the SendTime of the next page's first message; without,
+    // forward pulls get one past the last SendTime (so polling with it yields
+    // only new messages) and reverse pulls get 0.
+    5: optional i64 NextCursor
+}
+
+// PingRequest asks whether the service is ready to serve.
+struct PingRequest {
+}
+
+// PingResponse reports readiness.
+struct PingResponse {
+    // Code is 0 when the service and its store are ready, otherwise a stable
+    // business error code.
+    1: required i32 Code
+    // Msg is a client-safe description of Code.
+    2: required string Msg
+}
+
+// IMService stores and serves chat messages.
+service IMService {
+    // Send stores one message and returns its assigned send time.
+    SendResponse Send(1: SendRequest req)
+    // Pull returns one page of a chat's messages.
+    PullResponse Pull(2: PullRequest req)
+    // Ping reports readiness, for health checks.
+    PingResponse Ping(1: PingRequest req)
+}

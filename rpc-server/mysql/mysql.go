@@ -1,0 +1,141 @@
+// Package mysql is the production message store on MySQL 8 or MariaDB
+// 10.11 (and MySQL-compatible engines): one pooled *sql.DB per process,
+// utf8mb4 throughout, placeholders only, versioned migrations.
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tune the connection pool and the group commit.
+type Options struct {
+	sqlstore.Options
+	// MaxOpenConns bounds the pool (default 64).
+	MaxOpenConns int
+}
+
+// Open connects to the database named in dsn (go-sql-driver format),
+// migrates it and returns the store.
+func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("mysql: bad DSN: %w", err)
+	}
+	// utf8mb4 on the connection, so 4-byte characters survive; the
+	// driver escapes placeholders itself, saving a prepare round trip per
+	// statement.
+	cfg.Collation = "utf8mb4_bin"
+	cfg.InterpolateParams = true
+	cfg.ParseTime = false
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	if opts.MaxOpenConns <= 0 {
+		opts.MaxOpenConns = 64
+	}
+	db.SetMaxOpenConns(opts.MaxOpenConns)
+	db.SetMaxIdleConns(opts.MaxOpenConns)
+	db.SetConnMaxLifetime(5 * time.Minute)
+	db.SetConnMaxIdleTime(time.Minute)
+
+	d := dialect()
+	if err := sqlstore.Migrate(ctx, db, d); err != nil {
+		db.Close()
+		return nil, d.TranslateError(fmt.Errorf("mysql: %w", err))
+	}
+	if opts.Lanes <= 0 {
+		opts.Lanes = 4
+	}
+	return sqlstore.New(db, db, d, opts.Options), nil
+}
+
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name: "mysql",
+		// Each statement sees the newest committed rows: the idempotency
+		// lookup after the chat lock must see what the previous holder
+		// committed, and no gap locks are taken.
+		WriteIsolation: sql.LevelReadCommitted,
+		// ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once
+		// (INSERT IGNORE would take a shared one and deadlock on upgrade).
+		EnsureChats: func(n int) string {
+			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, 0), ", n), ", ") +
+				" ON DUPLICATE KEY UPDATE last_send_time = last_send_time"
+		},
+		LockSuffix:     " FOR UPDATE",
+		TranslateError: translateError,
+		Retryable: func(err error) bool {
+			var e *mysql.MySQLError
+			return errors.As(err, &e) && (e.Number == errDeadlock || e.Number == errLockWaitTimeout)
+		},
+		Migrations: migrations,
+		LockMigrations: func(ctx context.Context, conn *sql.Conn) (func(bool), error) {
+			var got sql.NullInt64
+			if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", "pigeonhole.migrate", 60).Scan(&got); err != nil {
+				return nil, err
+			}
+			if got.Int64 != 1 {
+				return nil, errors.New("timed out waiting for another replica's migration")
+			}
+			return func(bool) {
+				_, _ = conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", "pigeonhole.migrate")
+			}, nil
+		},
+	}
+}
+
+// MySQL and MariaDB server error numbers we act on.
+const (
+	errDuplicateEntry   = 1062
+	errLockWaitTimeout  = 1205
+	errDeadlock         = 1213
+	errTooManyConns     = 1040
+	errServerShutdown   = 1053
+	errAccessDenied     = 1045
+	errUnknownDatabase  = 1049
+	errQueryInterrupted = 1317
+	errReadOnly         = 1290
+)
+
+// translateError maps driver errors to domain errors by error number.
+func translateError(err error) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case errDuplicateEntry:
+			return pigeonhole.Wrap(pigeonhole.CodeConflict, err, "the message conflicts with a stored one")
+		case errLockWaitTimeout, errDeadlock, errTooManyConns, errServerShutdown, errQueryInterrupted, errReadOnly:
+			return pigeonhole.Wrap(pigeonhole.CodeUnavailable, err, "the message store is busy; retry shortly")
+		case errAccessDenied, errUnknownDatabase:
+			return pigeonhole.Wrap(pigeonhole.CodeUnavailable, err, "the message store is unavailable")
+		}
+		return pigeonhole.Wrap(pigeonhole.CodeInternal, err, "internal error")
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, driver.ErrBadConn) {
+		return pigeonhole.Wrap(pigeonhole.CodeUnavailable, err, "the message store is unavailable")
+	}
+	return pigeonhole.Wrap(pigeonhole.CodeInternal, err, "internal error")
+}

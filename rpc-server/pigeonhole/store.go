@@ -1,0 +1,40 @@
+package pigeonhole
+
+import "context"
+
+// Store keeps messages. Implementations must pass the conformance suite in
+// package storetest, and translate their driver errors into *Error once:
+// unavailable when the database cannot be reached, deadline_exceeded when
+// ctx ends first, internal otherwise.
+type Store interface {
+	// Append stores m and returns it with SendTime assigned by NextSendTime
+	// from the store's clock and the chat's previous send time. Appends to
+	// one chat are serialised by the database, also across store instances
+	// (replicas) on one database: a message that commits later always has
+	// the larger SendTime.
+	//
+	// When m.ClientMsgID is set and the chat already holds a message from
+	// m.Sender with that ClientMsgID, Append stores nothing and returns the
+	// stored message unchanged (its Text may differ from m.Text; the
+	// service decides what that means).
+	Append(ctx context.Context, m Message) (Message, error)
+
+	// Range returns at most q.Limit messages of q.Chat: forward, those with
+	// SendTime >= q.From in ascending order; reverse, those with
+	// SendTime <= q.From in descending order.
+	Range(ctx context.Context, q Range) ([]Message, error)
+
+	// Ping reports whether the store can reach its database.
+	Ping(ctx context.Context) error
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Range selects a run of one chat's messages by send time.
+type Range struct {
+	Chat    ChatID
+	From    int64 // inclusive bound
+	Reverse bool
+	Limit   int
+}

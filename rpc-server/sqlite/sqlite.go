@@ -1,0 +1,131 @@
+// Package sqlite is the embedded message store: SQLite in one file through
+// the pure-Go modernc.org/sqlite driver, so no server and no C toolchain are
+// needed. It runs in WAL mode with synchronous=FULL, so an acknowledged send
+// survives a crash or power loss.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// FileName is the database file inside the data directory.
+const FileName = "pigeonhole.db"
+
+// Open opens (creating if needed) the store in dir and migrates it. Several
+// stores may open the same dir at once; SQLite's file lock serialises their
+// writes.
+func Open(ctx context.Context, dir string, opts sqlstore.Options) (*sqlstore.Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	// One writer connection: SQLite has one writer at a time anyway, and
+	// the group commit batches behind it. BEGIN IMMEDIATE takes the write
+	// lock up front, so concurrent processes queue on busy_timeout instead
+	// of failing to upgrade a read lock.
+	write, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	d := dialect()
+	if err := sqlstore.Migrate(ctx, write, d); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	readers := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	opts.Lanes = 1
+	return sqlstore.New(write, read, d, opts), nil
+}
+
+func dsn(path string, extra string) string {
+	q := []string{
+		"_pragma=" + url.QueryEscape("busy_timeout(10000)"),
+		"_pragma=" + url.QueryEscape("journal_mode(WAL)"),
+		"_pragma=" + url.QueryEscape("synchronous(FULL)"),
+		extra,
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + strings.Join(q, "&")
+}
+
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:           "sqlite",
+		WriteIsolation: sql.LevelDefault,
+		EnsureChats: func(n int) string {
+			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, 0), ", n), ", ") +
+				" ON CONFLICT (chat) DO NOTHING"
+		},
+		LockSuffix:     "", // BEGIN IMMEDIATE already holds the database's write lock
+		TranslateError: translateError,
+		Retryable: func(err error) bool {
+			code, ok := errorCode(err)
+			return ok && (code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED)
+		},
+		Migrations: migrations,
+		LockMigrations: func(ctx context.Context, conn *sql.Conn) (func(bool), error) {
+			if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+				return nil, err
+			}
+			return func(ok bool) {
+				stmt := "ROLLBACK"
+				if ok {
+					stmt = "COMMIT"
+				}
+				_, _ = conn.ExecContext(context.Background(), stmt)
+			}, nil
+		},
+	}
+}
+
+func errorCode(err error) (int, bool) {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code(), true
+	}
+	return 0, false
+}
+
+// translateError maps SQLite result codes to the domain's error codes.
+func translateError(err error) error {
+	code, ok := errorCode(err)
+	if !ok {
+		return pigeonhole.Wrap(pigeonhole.CodeInternal, err, "internal error")
+	}
+	switch code & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return pigeonhole.Wrap(pigeonhole.CodeUnavailable, err, "the message store is busy; retry shortly")
+	case sqlite3.SQLITE_CONSTRAINT:
+		return pigeonhole.Wrap(pigeonhole.CodeConflict, err, "the message conflicts with a stored one")
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY:
+		return pigeonhole.Wrap(pigeonhole.CodeUnavailable, err, "the message store is unavailable")
+	}
+	return pigeonhole.Wrap(pigeonhole.CodeInternal, err, "internal error")
+}

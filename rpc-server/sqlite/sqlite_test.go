@@ -1,0 +1,63 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/storetest"
+)
+
+// MustOpen opens a store in dir with the given clock.
+func MustOpen(tb testing.TB, dir string, now func() time.Time) *sqlstore.Store {
+	tb.Helper()
+	s, err := sqlite.Open(context.Background(), dir, sqlstore.Options{Now: now})
+	if err != nil {
+		tb.Fatalf("open %s: %v", dir, err)
+	}
+	return s
+}
+
+func newDatabase(tb testing.TB) storetest.Opener {
+	dir := tb.TempDir()
+	return func(tb testing.TB, now func() time.Time) pigeonhole.Store { return MustOpen(tb, dir, now) }
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, newDatabase) }
+
+func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, newDatabase) }
+
+func TestMigrationsRunTwiceAreANoOp(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 2; i++ {
+		if err := MustOpen(t, dir, nil).Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := n, 1; got != want {
+		t.Fatalf("schema_migrations rows: got %d, want %d", got, want)
+	}
+}
+
+func TestOpenFailsOnUnwritableDir(t *testing.T) {
+	_, err := sqlite.Open(context.Background(), "/proc/pigeonhole-cannot-exist", sqlstore.Options{})
+	if err == nil {
+		t.Fatal("open in /proc succeeded")
+	}
+}

@@ -1,0 +1,140 @@
+// Package sqlstore implements pigeonhole.Store on database/sql for the SQL
+// engines we support, which differ only in their Dialect: the schema, the
+// paging query, the per-chat locking and the group commit are shared.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+)
+
+// Options tune a Store. Zero fields take defaults.
+type Options struct {
+	// Now is the clock send times are taken from (default time.Now).
+	Now func() time.Time
+	// Lanes is the number of concurrent append transactions; a chat always
+	// uses the same lane (default 1).
+	Lanes int
+	// MaxBatch is the most appends coalesced into one transaction
+	// (default 256).
+	MaxBatch int
+	// QueueDepth bounds the appends waiting per lane; past it Append fails
+	// fast with rate_limited instead of queueing (default 4096).
+	QueueDepth int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Lanes <= 0 {
+		o.Lanes = 1
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.QueueDepth <= 0 {
+		o.QueueDepth = 4096
+	}
+	return o
+}
+
+// Store is a pigeonhole.Store over one SQL database. Writes go through
+// write, reads through read (they may be the same pool).
+type Store struct {
+	write   *sql.DB
+	read    *sql.DB
+	dialect Dialect
+	opts    Options
+	rangeQ  [2]string // forward, reverse
+	commit  *groupCommit
+}
+
+var _ pigeonhole.Store = (*Store)(nil)
+
+// New returns a store over migrated pools. It takes ownership of both pools
+// and closes them on Close.
+func New(write, read *sql.DB, dialect Dialect, opts Options) *Store {
+	s := &Store{write: write, read: read, dialect: dialect, opts: opts.withDefaults()}
+	// The primary key (chat, send_time) makes both a range scan whose cost
+	// depends on the page size only: no OFFSET, no sort, no count.
+	s.rangeQ[0] = "SELECT send_time, sender, text, client_msg_id FROM chat_messages WHERE chat = ? AND send_time >= ? ORDER BY send_time ASC LIMIT ?"
+	s.rangeQ[1] = "SELECT send_time, sender, text, client_msg_id FROM chat_messages WHERE chat = ? AND send_time <= ? ORDER BY send_time DESC LIMIT ?"
+	s.commit = newGroupCommit(s.opts, s.appendBatch)
+	return s
+}
+
+// Append implements pigeonhole.Store through the group commit: it returns
+// once the transaction holding m has committed.
+func (s *Store) Append(ctx context.Context, m pigeonhole.Message) (pigeonhole.Message, error) {
+	return s.commit.append(ctx, m)
+}
+
+// Range implements pigeonhole.Store.
+func (s *Store) Range(ctx context.Context, q pigeonhole.Range) ([]pigeonhole.Message, error) {
+	query := s.rangeQ[0]
+	if q.Reverse {
+		query = s.rangeQ[1]
+	}
+	rows, err := s.read.QueryContext(ctx, query, q.Chat.String(), q.From, q.Limit)
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	defer rows.Close()
+	out := make([]pigeonhole.Message, 0, q.Limit)
+	for rows.Next() {
+		m := pigeonhole.Message{Chat: q.Chat}
+		var key sql.NullString
+		if err := rows.Scan(&m.SendTime, &m.Sender, &m.Text, &key); err != nil {
+			return nil, s.translate(ctx, err)
+		}
+		m.ClientMsgID = key.String
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	return out, nil
+}
+
+// Ping implements pigeonhole.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.write.PingContext(ctx); err != nil {
+		return s.translate(ctx, err)
+	}
+	if s.read != s.write {
+		if err := s.read.PingContext(ctx); err != nil {
+			return s.translate(ctx, err)
+		}
+	}
+	return nil
+}
+
+// Close stops the group commit (failing queued appends with unavailable)
+// and closes the pools.
+func (s *Store) Close() error {
+	s.commit.close()
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// translate maps an error once: context ends first, then the dialect's
+// driver error numbers.
+func (s *Store) translate(ctx context.Context, err error) error {
+	var perr *pigeonhole.Error
+	switch {
+	case errors.As(err, &perr):
+		return err
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return pigeonhole.Wrap(pigeonhole.CodeDeadlineExceeded, err, "the request timed out")
+	}
+	return s.dialect.TranslateError(fmt.Errorf("%s: %w", s.dialect.Name, err))
+}

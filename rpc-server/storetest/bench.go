@@ -1,0 +1,71 @@
+package storetest
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+)
+
+// Benchmark measures a store through the service: appends one at a time,
+// appends from many goroutines over many chats (where the group commit
+// shares each transaction), and pulls of a 10-message page from a chat of
+// 1,000 messages.
+func Benchmark(b *testing.B, newDB NewDatabase) {
+	b.Run("AppendSerial", func(b *testing.B) {
+		svc := open(b, newDB(b), nil)
+		c := ctx(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := svc.Send(c, pigeonhole.SendRequest{Chat: "a:b", Sender: "a", Text: "benchmark message text"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("AppendParallel", func(b *testing.B) {
+		svc := open(b, newDB(b), nil)
+		c := ctx(b)
+		var next atomic.Int64
+		b.SetParallelism(32) // many concurrent senders, as a busy gateway has
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			chat := fmt.Sprintf("u%d:v", next.Add(1))
+			sender, _, _ := strings.Cut(chat, ":")
+			for pb.Next() {
+				if _, err := svc.Send(c, pigeonhole.SendRequest{Chat: chat, Sender: sender, Text: "benchmark message text"}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("PullPage", func(b *testing.B) {
+		svc := open(b, newDB(b), nil)
+		c := ctx(b)
+		var first int64
+		for i := 0; i < 1000; i++ {
+			m, err := svc.Send(c, pigeonhole.SendRequest{Chat: "a:b", Sender: "b", Text: fmt.Sprintf("message %d", i)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if i == 500 {
+				first = m.SendTime
+			}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				p, err := svc.Pull(c, pigeonhole.PullRequest{Chat: "a:b", Cursor: first, Limit: 10})
+				if err != nil || len(p.Messages) != 10 {
+					b.Errorf("pull: %d messages, %v", len(p.Messages), err)
+					return
+				}
+			}
+		})
+	})
+}

@@ -1,0 +1,3 @@
+module github.com/pigeonhole-im/pigeonhole/test
+
+go 1.26
