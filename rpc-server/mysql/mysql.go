@@ -139,3 +139,15 @@ func translateError(err error) error {
 	}
 	return pigeonhole.Wrap(pigeonhole.CodeInternal, err, "internal error")
 }
+
+// RedactDSN returns dsn with its password masked, for logs.
+func RedactDSN(dsn string) string {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "(unparseable DSN)"
+	}
+	if cfg.Passwd != "" {
+		cfg.Passwd = "xxxxx"
+	}
+	return cfg.FormatDSN()
+}

@@ -68,7 +68,7 @@ func (g *groupCommit) append(ctx context.Context, m pigeonhole.Message) (pigeonh
 	select {
 	case lane <- req:
 	default:
-		return pigeonhole.Message{}, pigeonhole.Errorf(pigeonhole.CodeRateLimited, "too many messages are waiting to be stored; retry shortly")
+		return pigeonhole.Message{}, pigeonhole.Errorf(pigeonhole.CodeUnavailable, "the message service is overloaded; retry shortly")
 	}
 	select {
 	case r := <-req.done:

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
@@ -24,7 +25,7 @@ type Options struct {
 	// (default 256).
 	MaxBatch int
 	// QueueDepth bounds the appends waiting per lane; past it Append fails
-	// fast with rate_limited instead of queueing (default 4096).
+	// fast with unavailable (overloaded) instead of queueing (default 4096).
 	QueueDepth int
 }
 
@@ -53,6 +54,7 @@ type Store struct {
 	opts    Options
 	rangeQ  [2]string // forward, reverse
 	commit  *groupCommit
+	closed  atomic.Bool
 }
 
 var _ pigeonhole.Store = (*Store)(nil)
@@ -77,6 +79,9 @@ func (s *Store) Append(ctx context.Context, m pigeonhole.Message) (pigeonhole.Me
 
 // Range implements pigeonhole.Store.
 func (s *Store) Range(ctx context.Context, q pigeonhole.Range) ([]pigeonhole.Message, error) {
+	if s.closed.Load() {
+		return nil, errClosed
+	}
 	query := s.rangeQ[0]
 	if q.Reverse {
 		query = s.rangeQ[1]
@@ -104,6 +109,9 @@ func (s *Store) Range(ctx context.Context, q pigeonhole.Range) ([]pigeonhole.Mes
 
 // Ping implements pigeonhole.Store.
 func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return errClosed
+	}
 	if err := s.write.PingContext(ctx); err != nil {
 		return s.translate(ctx, err)
 	}
@@ -116,8 +124,11 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close stops the group commit (failing queued appends with unavailable)
-// and closes the pools.
+// and closes the pools. Calls after the first do nothing.
 func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
 	s.commit.close()
 	err := s.write.Close()
 	if s.read != s.write {

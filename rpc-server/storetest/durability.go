@@ -130,3 +130,19 @@ func testReopen(t *testing.T, opener Opener) {
 		t.Fatalf("send after reopen: send_time %d not after %d", m.SendTime, sent[9].SendTime)
 	}
 }
+
+func testClosedStoreIsUnavailable(t *testing.T, opener Opener) {
+	store := opener(t, nil)
+	svc := pigeonhole.NewService(store, pigeonhole.Config{})
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	_, err := svc.Send(ctx(t), pigeonhole.SendRequest{Chat: "a:b", Sender: "a", Text: "x"})
+	wantCode(t, err, pigeonhole.CodeUnavailable)
+	_, err = svc.Pull(ctx(t), pigeonhole.PullRequest{Chat: "a:b"})
+	wantCode(t, err, pigeonhole.CodeUnavailable)
+	wantCode(t, svc.Ready(ctx(t)), pigeonhole.CodeUnavailable)
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"ConcurrentRetriesStoreOnce", testConcurrentRetries},
 		{"MaxSizeAndUnicodeText", testTextLimits},
 		{"CloseAndReopenKeepsEverything", testReopen},
+		{"ClosedStoreIsUnavailable", testClosedStoreIsUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

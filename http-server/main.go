@@ -1,0 +1,66 @@
+// Command http-server is the pigeonhole gateway: HTTP (JSON or protobuf,
+// per idl_http.proto) in front of the message service's Kitex RPC. It only
+// wires; binding and encoding live in package gateway, the RPC client in
+// package rpcclient.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
+	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "http-server:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends (SIGINT/SIGTERM), then shuts down gracefully,
+// letting in-flight requests finish.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log.Info("starting", cfg.logAttrs()...)
+
+	svc, err := rpcclient.New(rpcclient.Config{
+		Addrs:     cfg.Services,
+		Timeout:   cfg.RPCTimeout,
+		RequestID: gateway.RequestID,
+	})
+	if err != nil {
+		return err
+	}
+	h := gateway.New(cfg.HTTPAddr, svc, gateway.Config{
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		RequestTimeout: cfg.RequestTimeout,
+		Logger:         log,
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- h.Run() }()
+	log.Info("serving", "http_addr", cfg.HTTPAddr)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ExitWait)
+	defer cancel()
+	err = h.Shutdown(shutdownCtx)
+	log.Info("stopped", "error", err)
+	return err
+}

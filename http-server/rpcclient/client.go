@@ -1,0 +1,175 @@
+// Package rpcclient is the gateway's client of the message service over
+// Kitex Thrift RPC. It is the only package of the gateway that sees the
+// generated Kitex types: it converts the core's request types to them and
+// the responses' Code/Msg back to *pigeonhole.Error.
+package rpcclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/pkg/connpool"
+	"github.com/cloudwego/kitex/pkg/discovery"
+	"github.com/cloudwego/kitex/pkg/kerrors"
+	"github.com/cloudwego/kitex/pkg/transmeta"
+	"github.com/cloudwego/kitex/transport"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc/imservice"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+)
+
+// ServiceName is the message service's name in discovery.
+const ServiceName = "pigeonhole.message"
+
+// Config configures the client. Exactly one of Addrs and Resolver is used:
+// Resolver when set.
+type Config struct {
+	// Addrs is a static list of message-service replicas (host:port).
+	Addrs []string
+	// Resolver discovers replicas (e.g. etcd).
+	Resolver discovery.Resolver
+	// Timeout bounds each RPC (default 3s); the caller's deadline, if
+	// sooner, wins.
+	Timeout time.Duration
+	// ConnectTimeout bounds dialing a replica (default 500ms).
+	ConnectTimeout time.Duration
+	// RequestID extracts the caller's request id from a context, to be
+	// forwarded to the service (optional).
+	RequestID func(context.Context) string
+	// Options are extra Kitex client options (retry, metrics, ...).
+	Options []client.Option
+}
+
+// Client calls the message service. It is safe for concurrent use and
+// meant to be built once: it keeps a pool of long connections per replica.
+type Client struct {
+	rpc       imservice.Client
+	requestID func(context.Context) string
+}
+
+// New builds the client.
+func New(cfg Config) (*Client, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 500 * time.Millisecond
+	}
+	opts := []client.Option{
+		client.WithRPCTimeout(cfg.Timeout),
+		client.WithConnectTimeout(cfg.ConnectTimeout),
+		// Long connections: a pooled connection per in-flight call instead
+		// of a dial per call.
+		client.WithLongConnection(connpool.IdleConfig{
+			MaxIdlePerAddress: 512,
+			MaxIdleGlobal:     4096,
+			MaxIdleTimeout:    time.Minute,
+		}),
+		// TTHeader carries the request id to the service.
+		client.WithTransportProtocol(transport.TTHeader),
+		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
+	}
+	switch {
+	case cfg.Resolver != nil:
+		opts = append(opts, client.WithResolver(cfg.Resolver))
+	case len(cfg.Addrs) > 0:
+		opts = append(opts, client.WithHostPorts(cfg.Addrs...))
+	default:
+		return nil, errors.New("rpcclient: no message-service address and no resolver")
+	}
+	opts = append(opts, cfg.Options...)
+	c, err := imservice.NewClient(ServiceName, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("rpcclient: %w", err)
+	}
+	return &Client{rpc: c, requestID: cfg.RequestID}, nil
+}
+
+func (c *Client) outgoing(ctx context.Context) context.Context {
+	if c.requestID == nil {
+		return ctx
+	}
+	return kitexrpc.WithRequestID(ctx, c.requestID(ctx))
+}
+
+// Send stores a message. Errors are *pigeonhole.Error: the service's own,
+// or unavailable / deadline_exceeded when it cannot be reached in time.
+func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonhole.Message, error) {
+	msg := &rpc.Message{Chat: req.Chat, Text: req.Text, Sender: req.Sender}
+	if req.ClientMsgID != "" {
+		msg.ClientMsgId = &req.ClientMsgID
+	}
+	resp, err := c.rpc.Send(c.outgoing(ctx), &rpc.SendRequest{Message: msg})
+	if err != nil {
+		return pigeonhole.Message{}, transportError(err)
+	}
+	if resp == nil {
+		return pigeonhole.Message{}, pigeonhole.Errorf(pigeonhole.CodeInternal, "empty response from the message service")
+	}
+	if resp.Code != 0 {
+		return pigeonhole.Message{}, businessError(resp.Code, resp.Msg)
+	}
+	chat, err := pigeonhole.ParseChatID(resp.GetChat())
+	if err != nil || !resp.IsSetSendTime() {
+		return pigeonhole.Message{}, pigeonhole.Wrap(pigeonhole.CodeInternal, err, "malformed response from the message service")
+	}
+	return pigeonhole.Message{Chat: chat, Sender: req.Sender, Text: req.Text, SendTime: resp.GetSendTime(), ClientMsgID: req.ClientMsgID}, nil
+}
+
+// Pull returns one page of a chat. Errors as for Send.
+func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
+	resp, err := c.rpc.Pull(c.outgoing(ctx), &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse})
+	if err != nil {
+		return pigeonhole.Page{}, transportError(err)
+	}
+	if resp == nil {
+		return pigeonhole.Page{}, pigeonhole.Errorf(pigeonhole.CodeInternal, "empty response from the message service")
+	}
+	if resp.Code != 0 {
+		return pigeonhole.Page{}, businessError(resp.Code, resp.Msg)
+	}
+	page := pigeonhole.Page{HasMore: resp.GetHasMore(), NextCursor: resp.GetNextCursor(), Messages: make([]pigeonhole.Message, len(resp.Messages))}
+	var chat pigeonhole.ChatID
+	for i, m := range resp.Messages {
+		if m == nil {
+			return pigeonhole.Page{}, pigeonhole.Errorf(pigeonhole.CodeInternal, "malformed response from the message service")
+		}
+		// A page holds one chat: parse its id once.
+		if chat.IsZero() || chat.String() != m.Chat {
+			if chat, err = pigeonhole.ParseChatID(m.Chat); err != nil {
+				return pigeonhole.Page{}, pigeonhole.Wrap(pigeonhole.CodeInternal, err, "malformed response from the message service")
+			}
+		}
+		page.Messages[i] = pigeonhole.Message{Chat: chat, Text: m.Text, Sender: m.Sender, SendTime: m.SendTime}
+	}
+	return page, nil
+}
+
+// Ready reports whether a replica answers and can reach its storage.
+func (c *Client) Ready(ctx context.Context) error {
+	resp, err := c.rpc.Ping(c.outgoing(ctx), &rpc.PingRequest{})
+	if err != nil {
+		return transportError(err)
+	}
+	if resp.GetCode() != 0 {
+		return businessError(resp.GetCode(), resp.GetMsg())
+	}
+	return nil
+}
+
+func businessError(code int32, msg string) error {
+	return &pigeonhole.Error{Code: pigeonhole.CodeFromNumber(code), Message: msg}
+}
+
+// transportError maps an RPC failure (no answer from any replica) once.
+func transportError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || kerrors.IsTimeoutError(err) {
+		return pigeonhole.Wrap(pigeonhole.CodeDeadlineExceeded, err, "the message service did not answer in time")
+	}
+	return pigeonhole.Wrap(pigeonhole.CodeUnavailable, err, "the message service is unavailable")
+}

@@ -1,0 +1,199 @@
+package rpcclient_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
+)
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// service is a real message service on the embedded store, served over
+// Kitex on a free loopback port.
+type service struct {
+	addr  string
+	store pigeonhole.Store
+	logs  *syncBuffer
+}
+
+func startService(t *testing.T) *service {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &service{addr: freeAddr(t), store: store, logs: &syncBuffer{}}
+	log := slog.New(slog.NewJSONHandler(s.logs, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{}), log)
+		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		store.Close()
+	})
+	waitListening(t, s.addr)
+	return s
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+	}
+	t.Fatalf("nothing listens on %s", addr)
+}
+
+func newClient(t *testing.T, addrs ...string) *rpcclient.Client {
+	t.Helper()
+	c, err := rpcclient.New(rpcclient.Config{
+		Addrs:     addrs,
+		Timeout:   2 * time.Second,
+		RequestID: func(ctx context.Context) string { id, _ := ctx.Value(requestIDKey{}).(string); return id },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type requestIDKey struct{}
+
+func TestClient(t *testing.T) {
+	svc := startService(t)
+	c := newClient(t, svc.addr)
+	ctx := context.Background()
+
+	t.Run("SendAndPullRoundTrip", func(t *testing.T) {
+		m, err := c.Send(ctx, pigeonhole.SendRequest{Chat: "b:a", Sender: "b", Text: "hi 👋", ClientMsgID: "k1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Chat.String() != "a:b" || m.SendTime <= 0 {
+			t.Fatalf("send: got %+v", m)
+		}
+		again, err := c.Send(ctx, pigeonhole.SendRequest{Chat: "a:b", Sender: "b", Text: "hi 👋", ClientMsgID: "k1"})
+		if err != nil || again.SendTime != m.SendTime {
+			t.Fatalf("retry: got %+v, %v; want send_time %d", again, err, m.SendTime)
+		}
+		for i := 0; i < 3; i++ {
+			if _, err := c.Send(ctx, pigeonhole.SendRequest{Chat: "a:b", Sender: "a", Text: fmt.Sprint(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, err := c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:b", Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Messages) != 2 || !p.HasMore || p.Messages[0].Text != "hi 👋" || p.Messages[0].Sender != "b" ||
+			p.Messages[0].SendTime != m.SendTime || p.Messages[0].Chat.String() != "a:b" || p.NextCursor <= p.Messages[1].SendTime {
+			t.Fatalf("pull: got %+v", p)
+		}
+		p, err = c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:b", Reverse: true, Limit: 1})
+		if err != nil || len(p.Messages) != 1 || p.Messages[0].Text != "2" {
+			t.Fatalf("reverse pull: got %+v, %v", p, err)
+		}
+	})
+	t.Run("BusinessErrorsKeepCodeAndMessage", func(t *testing.T) {
+		_, err := c.Send(ctx, pigeonhole.SendRequest{Chat: "a:b", Sender: "x", Text: "hi"})
+		if got, want := pigeonhole.ErrorCode(err), pigeonhole.CodeInvalidArgument; got != want {
+			t.Fatalf("code: got %s, want %s", got, want)
+		}
+		if got, want := pigeonhole.ErrorMessage(err), `sender "x" is not a member of chat "a:b"`; got != want {
+			t.Fatalf("message: got %q, want %q", got, want)
+		}
+		_, err = c.Send(ctx, pigeonhole.SendRequest{Chat: "a:b", Sender: "b", Text: "other", ClientMsgID: "k1"})
+		if got := pigeonhole.ErrorCode(err); got != pigeonhole.CodeConflict {
+			t.Fatalf("conflict: got %s (%v)", got, err)
+		}
+		_, err = c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:b", Limit: -1})
+		if got := pigeonhole.ErrorCode(err); got != pigeonhole.CodeInvalidArgument {
+			t.Fatalf("negative limit: got %s (%v)", got, err)
+		}
+	})
+	t.Run("Ready", func(t *testing.T) {
+		if err := c.Ready(ctx); err != nil {
+			t.Fatalf("ready: %v", err)
+		}
+	})
+	t.Run("DeadlineExceeded", func(t *testing.T) {
+		short, cancel := context.WithTimeout(ctx, time.Nanosecond)
+		defer cancel()
+		time.Sleep(time.Millisecond)
+		_, err := c.Pull(short, pigeonhole.PullRequest{Chat: "a:b"})
+		if got := pigeonhole.ErrorCode(err); got != pigeonhole.CodeDeadlineExceeded {
+			t.Fatalf("got %s (%v), want deadline_exceeded", got, err)
+		}
+	})
+	t.Run("StorageDownIsUnavailableAndLoggedWithRequestID", func(t *testing.T) {
+		svc.store.Close()
+		rctx := context.WithValue(ctx, requestIDKey{}, "req-42")
+		_, err := c.Send(rctx, pigeonhole.SendRequest{Chat: "a:b", Sender: "a", Text: "lost"})
+		if got := pigeonhole.ErrorCode(err); got != pigeonhole.CodeUnavailable {
+			t.Fatalf("send with the store closed: got %s (%v), want unavailable", got, err)
+		}
+		if got := pigeonhole.ErrorCode(c.Ready(rctx)); got != pigeonhole.CodeUnavailable {
+			t.Fatalf("ready with the store closed: got %s, want unavailable", got)
+		}
+		if logs := svc.logs.String(); !strings.Contains(logs, `"request_id":"req-42"`) {
+			t.Fatalf("service log lacks the request id: %s", logs)
+		}
+	})
+}
+
+func TestNoServiceIsUnavailable(t *testing.T) {
+	c := newClient(t, freeAddr(t))
+	_, err := c.Pull(context.Background(), pigeonhole.PullRequest{Chat: "a:b"})
+	if got := pigeonhole.ErrorCode(err); got != pigeonhole.CodeUnavailable {
+		t.Fatalf("got %s (%v), want unavailable", got, err)
+	}
+	if _, err := rpcclient.New(rpcclient.Config{}); err == nil {
+		t.Fatal("a client without addresses or resolver was built")
+	}
+}

@@ -1,0 +1,111 @@
+// Package kitexrpc serves the message service over Kitex Thrift RPC
+// (idl_rpc.thrift). It is the only package of the service that sees the
+// generated Kitex types: it converts them to and from the core's types and
+// maps the core's errors to the response's Code and Msg.
+package kitexrpc
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+)
+
+// successMsg is the Msg of a successful response, as in the original
+// assignment.
+const successMsg = "success"
+
+// Handler implements the generated rpc.IMService over a pigeonhole.Service.
+//
+// Business errors (bad input, conflicts, storage trouble) travel in the
+// response's Code (the error code's stable number; 0 is success) and Msg
+// (the client-safe message), never as transport errors, so gateways built
+// from the original IDL keep working.
+type Handler struct {
+	svc *pigeonhole.Service
+	log *slog.Logger
+}
+
+var _ rpc.IMService = (*Handler)(nil)
+
+// NewHandler returns a handler over svc that logs internal errors to log.
+func NewHandler(svc *pigeonhole.Service, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, log: log}
+}
+
+// Send implements rpc.IMService.
+func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
+	m := req.GetMessage()
+	if m == nil {
+		return &rpc.SendResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "message is required"}, nil
+	}
+	stored, err := h.svc.Send(ctx, pigeonhole.SendRequest{
+		Chat:        m.GetChat(),
+		Sender:      m.GetSender(),
+		Text:        m.GetText(),
+		ClientMsgID: m.GetClientMsgId(),
+	})
+	if err != nil {
+		code, msg := h.fail(ctx, "send", err)
+		return &rpc.SendResponse{Code: code, Msg: msg}, nil
+	}
+	chat := stored.Chat.String()
+	return &rpc.SendResponse{Code: 0, Msg: successMsg, SendTime: &stored.SendTime, Chat: &chat}, nil
+}
+
+// Pull implements rpc.IMService. An absent Reverse means forward.
+func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
+	if req == nil {
+		return &rpc.PullResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
+	}
+	page, err := h.svc.Pull(ctx, pigeonhole.PullRequest{
+		Chat:    req.GetChat(),
+		Cursor:  req.GetCursor(),
+		Limit:   req.GetLimit(),
+		Reverse: req.GetReverse(),
+	})
+	if err != nil {
+		code, msg := h.fail(ctx, "pull", err)
+		return &rpc.PullResponse{Code: code, Msg: msg}, nil
+	}
+	msgs := make([]*rpc.Message, len(page.Messages))
+	flat := make([]rpc.Message, len(page.Messages)) // one allocation for the page
+	var chat string
+	if len(page.Messages) > 0 {
+		chat = page.Messages[0].Chat.String()
+	}
+	for i, m := range page.Messages {
+		flat[i] = rpc.Message{Chat: chat, Text: m.Text, Sender: m.Sender, SendTime: m.SendTime}
+		msgs[i] = &flat[i]
+	}
+	return &rpc.PullResponse{
+		Code:       0,
+		Msg:        successMsg,
+		Messages:   msgs,
+		HasMore:    &page.HasMore,
+		NextCursor: &page.NextCursor,
+	}, nil
+}
+
+// Ping implements rpc.IMService: Code 0 when the service can reach its
+// storage.
+func (h *Handler) Ping(ctx context.Context, _ *rpc.PingRequest) (*rpc.PingResponse, error) {
+	if err := h.svc.Ready(ctx); err != nil {
+		code, msg := h.fail(ctx, "ping", err)
+		return &rpc.PingResponse{Code: code, Msg: msg}, nil
+	}
+	return &rpc.PingResponse{Code: 0, Msg: successMsg}, nil
+}
+
+// fail maps err to the wire once, logging what the client is not told.
+func (h *Handler) fail(ctx context.Context, method string, err error) (int32, string) {
+	code := pigeonhole.ErrorCode(err)
+	switch code {
+	case pigeonhole.CodeInternal, pigeonhole.CodeUnavailable, pigeonhole.CodeDeadlineExceeded:
+		h.log.LogAttrs(ctx, slog.LevelError, "request failed",
+			slog.String("method", method), slog.String("code", string(code)),
+			slog.String("request_id", RequestID(ctx)), slog.Any("error", err))
+	}
+	return code.Number(), pigeonhole.ErrorMessage(err)
+}

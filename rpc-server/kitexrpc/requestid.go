@@ -1,0 +1,28 @@
+package kitexrpc
+
+import (
+	"context"
+
+	"github.com/bytedance/gopkg/cloud/metainfo"
+)
+
+// requestIDKey is the metainfo key under which a caller's request id
+// travels in the TTHeader of an RPC.
+const requestIDKey = "request_id"
+
+// WithRequestID returns a client context that carries id to the service,
+// which logs it with any failure of the request. It needs the TTHeader
+// transport on the client (the gateway uses it); over plain Framed
+// transport the id is simply not sent.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	if id == "" {
+		return ctx
+	}
+	return metainfo.WithValue(ctx, requestIDKey, id)
+}
+
+// RequestID returns the request id the caller sent, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := metainfo.GetValue(ctx, requestIDKey)
+	return id
+}

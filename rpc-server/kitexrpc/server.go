@@ -1,0 +1,52 @@
+package kitexrpc
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/cloudwego/kitex/pkg/transmeta"
+	"github.com/cloudwego/kitex/server"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc/imservice"
+)
+
+// ServerConfig configures the RPC server.
+type ServerConfig struct {
+	// Addr is the TCP address to listen on.
+	Addr string
+	// ExitWait is how long in-flight requests may take to finish once
+	// the server stops (default 5s).
+	ExitWait time.Duration
+	// Options are extra Kitex server options (registry, metrics, ...).
+	Options []server.Option
+}
+
+// Serve runs a Kitex server for h until ctx ends, then stops it
+// gracefully: it deregisters from discovery (if a registry is configured),
+// stops accepting, and lets in-flight requests finish within ExitWait.
+func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
+	addr, err := net.ResolveTCPAddr("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if cfg.ExitWait <= 0 {
+		cfg.ExitWait = 5 * time.Second
+	}
+	opts := append([]server.Option{
+		server.WithServiceAddr(addr),
+		server.WithExitWaitTime(cfg.ExitWait),
+		// TTHeader carries the request id; Framed clients (such as gateways
+		// built from the original IDL) are served as well.
+		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
+		server.WithExitSignal(func() <-chan error {
+			stop := make(chan error, 1)
+			go func() {
+				<-ctx.Done()
+				stop <- nil
+			}()
+			return stop
+		}),
+	}, cfg.Options...)
+	return imservice.NewServer(h, opts...).Run()
+}
