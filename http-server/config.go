@@ -14,6 +14,7 @@ import (
 type config struct {
 	HTTPAddr       string
 	Services       []string
+	Etcd           []string
 	RPCTimeout     time.Duration
 	RequestTimeout time.Duration
 	MaxBodyBytes   int
@@ -39,9 +40,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		fs.DurationVar(p, name, def, usage+" ($"+env+")")
 	}
-	var services, level string
+	var services, etcd, level string
 	str(&cfg.HTTPAddr, "http-addr", "PIGEONHOLE_HTTP_ADDR", ":8080", "address to serve HTTP on")
 	str(&services, "service", "PIGEONHOLE_SERVICE", "127.0.0.1:8888", "message-service replicas, host:port[,host:port]")
+	str(&etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to discover replicas in; overrides --service")
 	dur(&cfg.RPCTimeout, "rpc-timeout", "PIGEONHOLE_RPC_TIMEOUT", 3*time.Second, "timeout of one RPC to the message service")
 	dur(&cfg.RequestTimeout, "request-timeout", "PIGEONHOLE_REQUEST_TIMEOUT", 5*time.Second, "deadline of one HTTP request")
 	str(&level, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
@@ -56,12 +58,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return config{}, fmt.Errorf("--log-level: %w", err)
 	}
-	for _, s := range strings.Split(services, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			cfg.Services = append(cfg.Services, s)
-		}
-	}
-	if len(cfg.Services) == 0 {
+	cfg.Services = splitList(services)
+	cfg.Etcd = splitList(etcd)
+	if len(cfg.Services) == 0 && len(cfg.Etcd) == 0 {
 		return config{}, fmt.Errorf("--service: no message-service address")
 	}
 	return cfg, nil
@@ -70,8 +69,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 // logAttrs is the config as logged at start (it holds no secrets).
 func (c config) logAttrs() []any {
 	return []any{
-		"http_addr", c.HTTPAddr, "service", c.Services, "rpc_timeout", c.RPCTimeout,
+		"http_addr", c.HTTPAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
 		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(),
 	}
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

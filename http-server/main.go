@@ -9,9 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/cloudwego/hertz/pkg/app/server"
+	etcdregistry "github.com/kitex-contrib/registry-etcd"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
@@ -36,22 +40,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("starting", cfg.logAttrs()...)
 
-	svc, err := rpcclient.New(rpcclient.Config{
-		Addrs:     cfg.Services,
-		Timeout:   cfg.RPCTimeout,
-		RequestID: gateway.RequestID,
-	})
+	rpcCfg := rpcclient.Config{Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID}
+	if len(cfg.Etcd) > 0 {
+		if rpcCfg.Resolver, err = etcdregistry.NewEtcdResolver(cfg.Etcd); err != nil {
+			return fmt.Errorf("etcd: %w", err)
+		}
+	}
+	svc, err := rpcclient.New(rpcCfg)
 	if err != nil {
 		return err
 	}
-	h := gateway.New(cfg.HTTPAddr, svc, gateway.Config{
+	// Listening here, not in Hertz, turns a taken port into an error
+	// instead of a panic.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	h := gateway.New(ln.Addr().String(), svc, gateway.Config{
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
-	})
+	}, server.WithListener(ln))
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run() }()
-	log.Info("serving", "http_addr", cfg.HTTPAddr)
+	log.Info("serving", "http_addr", ln.Addr().String())
 
 	select {
 	case err := <-errc:

@@ -22,6 +22,10 @@ type config struct {
 	CommitLanes   int
 	ExitWait      time.Duration
 	LogLevel      slog.Level
+	Etcd          []string
+	LeaseTTL      time.Duration
+	Drain         time.Duration
+	MetricsAddr   string
 }
 
 // parseConfig reads args (without the program name) and the environment
@@ -42,7 +46,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		fs.IntVar(p, name, def, usage+" ($"+env+")")
 	}
-	var level string
+	dur := func(p *time.Duration, name, env string, def time.Duration, usage string) {
+		if v, err := time.ParseDuration(getenv(env)); err == nil {
+			def = v
+		}
+		fs.DurationVar(p, name, def, usage+" ($"+env+")")
+	}
+	var level, etcd string
 	str(&cfg.RPCAddr, "rpc-addr", "PIGEONHOLE_RPC_ADDR", ":8888", "address to serve Kitex RPC on")
 	str(&cfg.AdvertiseAddr, "advertise-addr", "PIGEONHOLE_ADVERTISE_ADDR", "", "address to register in discovery when it differs from --rpc-addr")
 	str(&cfg.MySQL, "mysql", "PIGEONHOLE_MYSQL", "", "MySQL DSN (go-sql-driver format); empty means the embedded store")
@@ -51,7 +61,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	num(&cfg.MaxPull, "max-pull", "PIGEONHOLE_MAX_PULL", 100, "largest page a pull returns")
 	num(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", 4, "concurrent group-commit transactions (MySQL)")
 	str(&level, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
-	fs.DurationVar(&cfg.ExitWait, "exit-wait", 5*time.Second, "how long in-flight requests may finish on shutdown")
+	str(&etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
+	dur(&cfg.LeaseTTL, "lease-ttl", "PIGEONHOLE_LEASE_TTL", 5*time.Second, "etcd lease TTL: how soon a dead replica's registration expires")
+	dur(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
+	str(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9090", "address of /metrics, /healthz and /readyz; empty: off")
+	dur(&cfg.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -60,6 +74,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return config{}, fmt.Errorf("--log-level: %w", err)
+	}
+	cfg.Etcd = splitList(etcd)
+	if cfg.LeaseTTL < time.Second {
+		return config{}, fmt.Errorf("--lease-ttl must be at least 1s")
 	}
 	if cfg.MaxTextBytes <= 0 || cfg.MaxPull <= 0 {
 		return config{}, fmt.Errorf("--max-text-bytes and --max-pull must be positive")
@@ -76,6 +94,18 @@ func (c config) logAttrs(redact func(string) string) []any {
 	return []any{
 		"rpc_addr", c.RPCAddr, "advertise_addr", c.AdvertiseAddr, "store", store,
 		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "commit_lanes", c.CommitLanes,
-		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(),
+		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(), "etcd", c.Etcd,
+		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
 	}
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -1,19 +1,26 @@
 // Command rpc-server is the pigeonhole message service: Kitex Thrift RPC
-// over the embedded store (default) or MySQL. It only wires; the rules live
-// in package pigeonhole.
+// over the embedded store (default) or MySQL, registered in etcd when
+// asked. It only wires; the rules live in package pigeonhole.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
+	"github.com/cloudwego/kitex/server"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/etcd"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
@@ -29,7 +36,8 @@ func main() {
 }
 
 // run starts the service and blocks until ctx ends (SIGINT/SIGTERM), then
-// shuts down gracefully.
+// shuts down gracefully: deregister, drain, finish in-flight requests,
+// close the store.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -38,7 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("starting", cfg.logAttrs(mysql.RedactDSN)...)
 
-	store, err := openStore(ctx, cfg)
+	metrics := ops.NewMetrics()
+	store, err := openStore(ctx, cfg, metrics)
 	if err != nil {
 		return err
 	}
@@ -47,18 +56,61 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			log.Error("closing the store", "error", err)
 		}
 	}()
+	metrics.ObservePool("write", store.Stats)
 	svc := pigeonhole.NewService(store, pigeonhole.Config{MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull})
 
+	var opts []server.Option
+	if len(cfg.Etcd) > 0 {
+		if opts, err = registration(cfg, log); err != nil {
+			return err
+		}
+	}
+
+	serveCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opsDone := make(chan error, 1)
+	if cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		log.Info("serving metrics and health", "metrics_addr", ln.Addr().String())
+		go func() { opsDone <- ops.Serve(serveCtx, ln, metrics.Handler(), svc.Ready) }()
+	} else {
+		opsDone <- nil
+	}
+
 	log.Info("serving", "rpc_addr", cfg.RPCAddr)
-	err = kitexrpc.Serve(ctx, kitexrpc.NewHandler(svc, log), kitexrpc.ServerConfig{Addr: cfg.RPCAddr, ExitWait: cfg.ExitWait})
+	handler := kitexrpc.NewHandler(svc, log, metrics)
+	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{Addr: cfg.RPCAddr, ExitWait: cfg.ExitWait, Options: opts})
+	cancel()
+	err = errors.Join(err, <-opsDone)
 	log.Info("stopped", "error", err)
 	return err
 }
 
-func openStore(ctx context.Context, cfg config) (pigeonhole.Store, error) {
-	opts := sqlstore.Options{Lanes: cfg.CommitLanes}
+func openStore(ctx context.Context, cfg config, obs sqlstore.Observer) (*sqlstore.Store, error) {
+	opts := sqlstore.Options{Lanes: cfg.CommitLanes, Observer: obs}
 	if cfg.MySQL != "" {
 		return mysql.Open(ctx, cfg.MySQL, mysql.Options{Options: opts})
 	}
 	return sqlite.Open(ctx, cfg.DataDir, opts)
+}
+
+func registration(cfg config, log *slog.Logger) ([]server.Option, error) {
+	advertise, err := etcd.AdvertiseAddr(cfg.RPCAddr, cfg.AdvertiseAddr)
+	if err != nil {
+		return nil, err
+	}
+	// registry-etcd takes its lease TTL from the environment only.
+	if err := os.Setenv(etcd.LeaseTTLEnv, strconv.Itoa(int(cfg.LeaseTTL.Seconds()))); err != nil {
+		return nil, err
+	}
+	return etcd.Registration(etcd.Config{
+		Endpoints:   cfg.Etcd,
+		ServiceName: kitexrpc.ServiceName,
+		Advertise:   advertise,
+		Drain:       cfg.Drain,
+		Logger:      log,
+	})
 }

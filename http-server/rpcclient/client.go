@@ -6,6 +6,7 @@ package rpcclient
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -14,6 +15,9 @@ import (
 	"github.com/cloudwego/kitex/pkg/connpool"
 	"github.com/cloudwego/kitex/pkg/discovery"
 	"github.com/cloudwego/kitex/pkg/kerrors"
+	"github.com/cloudwego/kitex/pkg/loadbalance"
+	"github.com/cloudwego/kitex/pkg/retry"
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/transport"
 
@@ -22,9 +26,6 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
-
-// ServiceName is the message service's name in discovery.
-const ServiceName = "pigeonhole.message"
 
 // Config configures the client. Exactly one of Addrs and Resolver is used:
 // Resolver when set.
@@ -73,6 +74,16 @@ func New(cfg Config) (*Client, error) {
 		// TTHeader carries the request id to the service.
 		client.WithTransportProtocol(transport.TTHeader),
 		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
+		client.WithFailureRetry(retryPolicy()),
+		// One chat's requests tend to go to one replica (its group commit
+		// then batches them); if that replica cannot be reached, the next
+		// ones on the ring take over. Correctness never depends on it.
+		client.WithLoadBalancer(loadbalance.NewConsistBalancer(loadbalance.ConsistentHashOption{
+			GetKey:        func(ctx context.Context, _ any) string { s, _ := ctx.Value(routeKey{}).(string); return s },
+			Replica:       2,
+			VirtualFactor: 100,
+			Weighted:      true,
+		})),
 	}
 	switch {
 	case cfg.Resolver != nil:
@@ -83,14 +94,42 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("rpcclient: no message-service address and no resolver")
 	}
 	opts = append(opts, cfg.Options...)
-	c, err := imservice.NewClient(ServiceName, opts...)
+	c, err := imservice.NewClient(kitexrpc.ServiceName, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
 	return &Client{rpc: c, requestID: cfg.RequestID}, nil
 }
 
-func (c *Client) outgoing(ctx context.Context) context.Context {
+// retryPolicy retries every failed call on another replica: retrying is
+// always safe here, because pulls only read and every send carries a
+// client_msg_id (the gateway assigns one when the client gave none).
+func retryPolicy() *retry.FailurePolicy {
+	p := retry.NewFailurePolicy()
+	p.WithMaxRetryTimes(3)
+	// Keep retrying while up to 30% of calls fail (Kitex's maximum), as
+	// when one of a few replicas has just died, and back off a little so a
+	// replica that is restarting gets a moment.
+	p.WithRetryBreaker(0.3)
+	p.WithRandomBackOff(5, 50)
+	p.ShouldResultRetry = &retry.ShouldResultRetry{
+		ErrorRetryWithCtx: func(context.Context, error, rpcinfo.RPCInfo) bool { return true },
+	}
+	return p
+}
+
+// routeKey is the context key of the chat a call is routed by.
+type routeKey struct{}
+
+// outgoing prepares a call's context: the request id to forward and the
+// canonical chat id to route by.
+func (c *Client) outgoing(ctx context.Context, chat string) context.Context {
+	if canonical, err := pigeonhole.ParseChatID(chat); err == nil {
+		chat = canonical.String()
+	} else if chat == "" {
+		chat = "-" // Kitex's consistent-hash picker finds no instance for ""
+	}
+	ctx = context.WithValue(ctx, routeKey{}, chat)
 	if c.requestID == nil {
 		return ctx
 	}
@@ -100,11 +139,12 @@ func (c *Client) outgoing(ctx context.Context) context.Context {
 // Send stores a message. Errors are *pigeonhole.Error: the service's own,
 // or unavailable / deadline_exceeded when it cannot be reached in time.
 func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonhole.Message, error) {
-	msg := &rpc.Message{Chat: req.Chat, Text: req.Text, Sender: req.Sender}
-	if req.ClientMsgID != "" {
-		msg.ClientMsgId = &req.ClientMsgID
+	key := req.ClientMsgID
+	if key == "" {
+		key = "gw-" + rand.Text()
 	}
-	resp, err := c.rpc.Send(c.outgoing(ctx), &rpc.SendRequest{Message: msg})
+	msg := &rpc.Message{Chat: req.Chat, Text: req.Text, Sender: req.Sender, ClientMsgId: &key}
+	resp, err := c.rpc.Send(c.outgoing(ctx, req.Chat), &rpc.SendRequest{Message: msg})
 	if err != nil {
 		return pigeonhole.Message{}, transportError(err)
 	}
@@ -123,7 +163,7 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 
 // Pull returns one page of a chat. Errors as for Send.
 func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
-	resp, err := c.rpc.Pull(c.outgoing(ctx), &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse})
+	resp, err := c.rpc.Pull(c.outgoing(ctx, req.Chat), &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse})
 	if err != nil {
 		return pigeonhole.Page{}, transportError(err)
 	}
@@ -152,7 +192,7 @@ func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonho
 
 // Ready reports whether a replica answers and can reach its storage.
 func (c *Client) Ready(ctx context.Context) error {
-	resp, err := c.rpc.Ping(c.outgoing(ctx), &rpc.PingRequest{})
+	resp, err := c.rpc.Ping(c.outgoing(ctx, ""), &rpc.PingRequest{})
 	if err != nil {
 		return transportError(err)
 	}

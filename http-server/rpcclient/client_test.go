@@ -55,7 +55,7 @@ func startService(t *testing.T) *service {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{}), log)
+		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{}), log, nil)
 		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second})
 	}()
 	t.Cleanup(func() {
@@ -195,5 +195,14 @@ func TestNoServiceIsUnavailable(t *testing.T) {
 	}
 	if _, err := rpcclient.New(rpcclient.Config{}); err == nil {
 		t.Fatal("a client without addresses or resolver was built")
+	}
+}
+
+func TestEmptyChatStillReachesTheService(t *testing.T) {
+	svc := startService(t)
+	c := newClient(t, svc.addr)
+	_, err := c.Pull(context.Background(), pigeonhole.PullRequest{Chat: ""})
+	if got := pigeonhole.ErrorCode(err); got != pigeonhole.CodeInvalidArgument {
+		t.Fatalf("got %s (%v), want the service's invalid_argument", got, err)
 	}
 }

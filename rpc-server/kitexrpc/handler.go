@@ -7,6 +7,7 @@ package kitexrpc
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
@@ -25,17 +26,32 @@ const successMsg = "success"
 type Handler struct {
 	svc *pigeonhole.Service
 	log *slog.Logger
+	obs Observer
 }
 
 var _ rpc.IMService = (*Handler)(nil)
 
-// NewHandler returns a handler over svc that logs internal errors to log.
-func NewHandler(svc *pigeonhole.Service, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, log: log}
+// Observer is told the outcome and duration of every RPC.
+type Observer interface {
+	ObserveRPC(method, code string, d time.Duration)
+}
+
+type noObserver struct{}
+
+func (noObserver) ObserveRPC(string, string, time.Duration) {}
+
+// NewHandler returns a handler over svc that logs internal errors to log
+// and reports every RPC to obs (which may be nil).
+func NewHandler(svc *pigeonhole.Service, log *slog.Logger, obs Observer) *Handler {
+	if obs == nil {
+		obs = noObserver{}
+	}
+	return &Handler{svc: svc, log: log, obs: obs}
 }
 
 // Send implements rpc.IMService.
-func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
+func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (resp *rpc.SendResponse, _ error) {
+	defer h.observe("Send", time.Now(), func() int32 { return resp.Code })
 	m := req.GetMessage()
 	if m == nil {
 		return &rpc.SendResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "message is required"}, nil
@@ -55,7 +71,8 @@ func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResp
 }
 
 // Pull implements rpc.IMService. An absent Reverse means forward.
-func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
+func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (resp *rpc.PullResponse, _ error) {
+	defer h.observe("Pull", time.Now(), func() int32 { return resp.Code })
 	if req == nil {
 		return &rpc.PullResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
 	}
@@ -90,12 +107,21 @@ func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResp
 
 // Ping implements rpc.IMService: Code 0 when the service can reach its
 // storage.
-func (h *Handler) Ping(ctx context.Context, _ *rpc.PingRequest) (*rpc.PingResponse, error) {
+func (h *Handler) Ping(ctx context.Context, _ *rpc.PingRequest) (resp *rpc.PingResponse, _ error) {
+	defer h.observe("Ping", time.Now(), func() int32 { return resp.Code })
 	if err := h.svc.Ready(ctx); err != nil {
 		code, msg := h.fail(ctx, "ping", err)
 		return &rpc.PingResponse{Code: code, Msg: msg}, nil
 	}
 	return &rpc.PingResponse{Code: 0, Msg: successMsg}, nil
+}
+
+func (h *Handler) observe(method string, start time.Time, code func() int32) {
+	c := ""
+	if n := code(); n != 0 {
+		c = string(pigeonhole.CodeFromNumber(n))
+	}
+	h.obs.ObserveRPC(method, c, time.Since(start))
 }
 
 // fail maps err to the wire once, logging what the client is not told.

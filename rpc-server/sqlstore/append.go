@@ -40,7 +40,9 @@ func (s *Store) appendWithRetry(msgs []pigeonhole.Message) ([]pigeonhole.Message
 	var stored []pigeonhole.Message
 	var err error
 	for attempt := 0; attempt < maxTxAttempts; attempt++ {
+		start := time.Now()
 		stored, err = s.appendTx(msgs)
+		s.opts.Observer.ObserveCommit(len(msgs), time.Since(start), err)
 		if err == nil || !s.dialect.Retryable(err) {
 			break
 		}

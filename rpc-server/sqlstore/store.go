@@ -24,6 +24,8 @@ type Options struct {
 	// MaxBatch is the most appends coalesced into one transaction
 	// (default 256).
 	MaxBatch int
+	// Observer receives timings of commits and range reads (optional).
+	Observer Observer
 	// QueueDepth bounds the appends waiting per lane; past it Append fails
 	// fast with unavailable (overloaded) instead of queueing (default 4096).
 	QueueDepth int
@@ -42,8 +44,25 @@ func (o Options) withDefaults() Options {
 	if o.QueueDepth <= 0 {
 		o.QueueDepth = 4096
 	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
+	}
 	return o
 }
+
+// Observer is told how long each commit and each range read took.
+type Observer interface {
+	// ObserveCommit is called once per append transaction with the number
+	// of messages it carried.
+	ObserveCommit(batch int, d time.Duration, err error)
+	// ObserveRange is called once per range read.
+	ObserveRange(d time.Duration, err error)
+}
+
+type noObserver struct{}
+
+func (noObserver) ObserveCommit(int, time.Duration, error) {}
+func (noObserver) ObserveRange(time.Duration, error)       {}
 
 // Store is a pigeonhole.Store over one SQL database. Writes go through
 // write, reads through read (they may be the same pool).
@@ -82,6 +101,13 @@ func (s *Store) Range(ctx context.Context, q pigeonhole.Range) ([]pigeonhole.Mes
 	if s.closed.Load() {
 		return nil, errClosed
 	}
+	start := time.Now()
+	msgs, err := s.rangeRows(ctx, q)
+	s.opts.Observer.ObserveRange(time.Since(start), err)
+	return msgs, err
+}
+
+func (s *Store) rangeRows(ctx context.Context, q pigeonhole.Range) ([]pigeonhole.Message, error) {
 	query := s.rangeQ[0]
 	if q.Reverse {
 		query = s.rangeQ[1]
@@ -122,6 +148,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Stats reports the write pool's statistics (for metrics).
+func (s *Store) Stats() sql.DBStats { return s.write.Stats() }
 
 // Close stops the group commit (failing queued appends with unavailable)
 // and closes the pools. Calls after the first do nothing.

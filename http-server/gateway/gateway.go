@@ -1,0 +1,170 @@
+// Package gateway is the HTTP face of the message service: a Hertz server
+// that binds and checks wire-level input (JSON, protobuf, forms, query
+// strings), calls a MessageService, maps its errors to HTTP statuses through
+// one table and encodes the answer as JSON or protobuf. The rules of chat
+// ids, senders, texts and paging belong to the service; the gateway only
+// forwards what the client sent.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/cloudwego/hertz/pkg/app"
+	"github.com/cloudwego/hertz/pkg/app/server"
+	"github.com/cloudwego/hertz/pkg/common/config"
+	"github.com/cloudwego/hertz/pkg/protocol/consts"
+	"github.com/cloudwego/hertz/pkg/route"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+)
+
+// MessageService is what the gateway needs from the message service.
+// *pigeonhole.Service satisfies it, and so does the Kitex RPC client
+// adapter. Errors should be *pigeonhole.Error (possibly wrapped); any other
+// error is answered as internal.
+type MessageService interface {
+	Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonhole.Message, error)
+	Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error)
+	Ready(ctx context.Context) error
+}
+
+var _ MessageService = (*pigeonhole.Service)(nil)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultRequestTimeout = 5 * time.Second
+)
+
+// Config holds the gateway's limits. Zero fields take the defaults.
+type Config struct {
+	// MaxBodyBytes is the largest request body accepted; larger bodies get
+	// a JSON 413 too_large (default DefaultMaxBodyBytes).
+	MaxBodyBytes int
+	// RequestTimeout is the deadline put on the context passed to the
+	// service; when it passes, the client gets 504 deadline_exceeded
+	// (default DefaultRequestTimeout).
+	RequestTimeout time.Duration
+	// Logger receives one record per 5xx answer and per recovered panic
+	// (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// New returns a Hertz server listening on addr (not yet running) with every
+// route of Register. opts are appended after the gateway's own options, so
+// callers may add to them (tests pass server.WithListener) but should not
+// turn off streamed request bodies: that is what lets an oversized body be
+// answered with a JSON 413 instead of Hertz's plain-text one.
+func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *server.Hertz {
+	cfg = cfg.withDefaults()
+	base := []config.Option{
+		server.WithHostPorts(addr),
+		// With a streamed body Hertz reads at most 8 KiB before calling
+		// the handler, whatever the size, and never answers 413 itself;
+		// readBody enforces MaxBodyBytes and answers in JSON.
+		server.WithStreamBody(true),
+		server.WithMaxRequestBodySize(cfg.MaxBodyBytes),
+		// Pre-parsing would stream a multipart body of any size to temp
+		// files before the limit is checked; bind parses forms itself.
+		server.WithDisablePreParseMultipartForm(true),
+		server.WithHandleMethodNotAllowed(true),
+		server.WithDisablePrintRoute(true),
+	}
+	h := server.New(append(base, opts...)...)
+	Register(h.Engine, svc, cfg)
+	return h
+}
+
+// Register adds the gateway's middleware (request id, panic recovery), its
+// routes and its JSON 404/405 handlers to e. Routes registered on e before
+// Register do not get the middleware. On an engine whose requests are not
+// streamed (route.NewEngine's default), bodies over Hertz's own
+// MaxRequestBodySize get Hertz's plain-text 413.
+func Register(e *route.Engine, svc MessageService, cfg Config) {
+	g := &gateway{svc: svc, cfg: cfg.withDefaults()}
+	g.log = g.cfg.Logger
+	e.Use(g.middleware)
+	endpoints := []endpoint{
+		{consts.MethodGet, "/ping", g.ping},
+		{consts.MethodGet, "/healthz", g.healthz},
+		{consts.MethodGet, "/readyz", g.readyz},
+		{consts.MethodPost, "/api/send", g.send},
+		{consts.MethodGet, "/api/pull", g.pull},
+		{consts.MethodPost, "/api/pull", g.pull},
+	}
+	g.allow = make(map[string]string, len(endpoints))
+	for _, ep := range endpoints {
+		e.Handle(ep.method, ep.path, ep.handle)
+		if prev := g.allow[ep.path]; prev != "" {
+			g.allow[ep.path] = prev + ", " + ep.method
+		} else {
+			g.allow[ep.path] = ep.method
+		}
+	}
+	e.NoRoute(g.noRoute)
+	e.NoMethod(g.noRoute)
+}
+
+// endpoint is one route of the gateway.
+type endpoint struct {
+	method string
+	path   string
+	handle app.HandlerFunc
+}
+
+// gateway holds what the handlers share.
+type gateway struct {
+	svc   MessageService
+	cfg   Config
+	log   *slog.Logger
+	allow map[string]string // path → "GET, POST", for 405 and its Allow header
+}
+
+// middleware runs around every request, matched or not: it assigns the
+// request id and turns a panic into a logged 500.
+func (g *gateway) middleware(c context.Context, ctx *app.RequestContext) {
+	id := requestIDOrNew(ctx.Request.Header.Peek(HeaderRequestID))
+	ctx.Response.Header.Set(HeaderRequestID, id)
+	c = WithRequestID(c, id)
+	defer func() {
+		if r := recover(); r != nil {
+			g.recovered(c, ctx, r)
+		}
+	}()
+	ctx.Next(c)
+}
+
+// noRoute answers requests no route matched: 405 when the path exists
+// under another method, 404 otherwise. It serves as both Hertz's NoRoute
+// and NoMethod handler, so the answer does not depend on the engine's
+// HandleMethodNotAllowed option.
+func (g *gateway) noRoute(c context.Context, ctx *app.RequestContext) {
+	path := string(ctx.Request.URI().Path())
+	if allow, ok := g.allow[path]; ok {
+		ctx.Response.Header.Set("Allow", allow)
+		g.fail(c, ctx, pigeonhole.Errorf(CodeMethodNotAllowed, "method %s is not allowed on %s; use %s",
+			clip(string(ctx.Request.Header.Method()), 16), path, allow))
+		return
+	}
+	g.fail(c, ctx, pigeonhole.Errorf(pigeonhole.CodeNotFound, "no such endpoint: %s", clip(path, 128)))
+}
+
+// serviceContext bounds the service call by RequestTimeout.
+func (g *gateway) serviceContext(c context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c, g.cfg.RequestTimeout)
+}

@@ -1,0 +1,108 @@
+// Package etcd registers a message-service replica in etcd, through
+// kitex-contrib/registry-etcd, so that gateways discover every live replica.
+// A replica's key lives on a lease: when the process dies without
+// deregistering (kill -9), the key expires after the lease TTL.
+package etcd
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/cloudwego/kitex/pkg/registry"
+	"github.com/cloudwego/kitex/server"
+	etcdregistry "github.com/kitex-contrib/registry-etcd"
+)
+
+// LeaseTTLEnv is the variable registry-etcd reads its lease TTL (seconds)
+// from; it has no option for it. Mains set it from their configuration
+// before calling Registration.
+const LeaseTTLEnv = "KITEX_ETCD_REGISTRY_LEASE_TTL"
+
+// Config says where and how to register.
+type Config struct {
+	// Endpoints are the etcd servers (host:port).
+	Endpoints []string
+	// ServiceName is the name gateways resolve.
+	ServiceName string
+	// Advertise is the address registered for this replica.
+	Advertise net.Addr
+	// Drain is how long a deregistered replica keeps serving before it
+	// stops accepting: long enough for every gateway's resolver to notice
+	// (Kitex refreshes every 5 s), so no request is sent to a closed port.
+	Drain time.Duration
+	// Logger receives registration events.
+	Logger *slog.Logger
+}
+
+// Registration returns the Kitex server options that register the replica
+// when it starts serving and, on shutdown, deregister it and wait Drain
+// before the server stops accepting requests.
+func Registration(cfg Config) ([]server.Option, error) {
+	r, err := etcdregistry.NewEtcdRegistry(cfg.Endpoints, etcdregistry.WithDialTimeoutOpt(3*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("etcd: %w", err)
+	}
+	return []server.Option{
+		server.WithRegistry(&drainingRegistry{Registry: r, drain: cfg.Drain, log: cfg.Logger}),
+		// The advertised address is part of the registry info, so register
+		// and deregister agree on the key.
+		server.WithRegistryInfo(&registry.Info{ServiceName: cfg.ServiceName, Addr: cfg.Advertise, Weight: 10}),
+	}, nil
+}
+
+// drainingRegistry delays the return of Deregister: Kitex stops the
+// listener right after it, and gateways should have stopped routing here
+// by then.
+type drainingRegistry struct {
+	registry.Registry
+	drain time.Duration
+	log   *slog.Logger
+}
+
+func (d *drainingRegistry) Register(info *registry.Info) error {
+	err := d.Registry.Register(info)
+	d.log.Info("registered in etcd", "service", info.ServiceName, "addr", info.Addr.String(), "error", err)
+	return err
+}
+
+func (d *drainingRegistry) Deregister(info *registry.Info) error {
+	err := d.Registry.Deregister(info)
+	d.log.Info("deregistered from etcd; draining", "addr", info.Addr.String(), "drain", d.drain, "error", err)
+	time.Sleep(d.drain)
+	return err
+}
+
+// AdvertiseAddr returns the address to register: advertise if given,
+// otherwise listen with an unspecified host replaced by the first
+// non-loopback IPv4 address of the machine (right for containers and pods).
+func AdvertiseAddr(listen, advertise string) (net.Addr, error) {
+	addr := advertise
+	if addr == "" {
+		addr = listen
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("advertise address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if host, err = firstIPv4(); err != nil {
+			return nil, err
+		}
+	}
+	return net.ResolveTCPAddr("tcp", net.JoinHostPort(host, port))
+}
+
+func firstIPv4() (string, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", err
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP.String(), nil
+		}
+	}
+	return "", fmt.Errorf("no non-loopback IPv4 address to advertise; set --advertise-addr")
+}
