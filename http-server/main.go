@@ -40,7 +40,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("starting", cfg.logAttrs()...)
 
-	rpcCfg := rpcclient.Config{Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID}
+	metrics := gateway.NewMetrics()
+	rpcCfg := rpcclient.Config{Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Observer: metrics}
 	if len(cfg.Etcd) > 0 {
 		if rpcCfg.Resolver, err = etcdregistry.NewEtcdResolver(cfg.Etcd); err != nil {
 			return fmt.Errorf("etcd: %w", err)
@@ -60,6 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
+		Metrics:        metrics,
 	}, server.WithListener(ln))
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run() }()

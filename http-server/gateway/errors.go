@@ -68,6 +68,7 @@ func classify(err error) (pigeonhole.Code, string) {
 func (g *gateway) fail(c context.Context, ctx *app.RequestContext, err error) {
 	code, message := classify(err)
 	status := StatusCode(code)
+	ctx.Set(codeKey, string(code))
 	if status == consts.StatusServiceUnavailable || status == consts.StatusTooManyRequests {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
@@ -95,6 +96,7 @@ func (g *gateway) recovered(c context.Context, ctx *app.RequestContext, r any) {
 		slog.String("stack", string(debug.Stack())),
 	)
 	ctx.Abort()
+	ctx.Set(codeKey, string(pigeonhole.CodeInternal))
 	ctx.Response.Reset()
 	ctx.Response.Header.Set(HeaderRequestID, RequestID(c))
 	writeError(ctx, consts.StatusInternalServerError, pigeonhole.CodeInternal, "internal error")

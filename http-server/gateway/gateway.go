@@ -50,6 +50,9 @@ type Config struct {
 	// Logger receives one record per 5xx answer and per recovered panic
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// Metrics, when set, counts and times every request and is served at
+	// GET /metrics.
+	Metrics *Metrics
 }
 
 func (c Config) withDefaults() Config {
@@ -107,6 +110,9 @@ func Register(e *route.Engine, svc MessageService, cfg Config) {
 		{consts.MethodGet, "/api/pull", g.pull},
 		{consts.MethodPost, "/api/pull", g.pull},
 	}
+	if g.cfg.Metrics != nil {
+		endpoints = append(endpoints, endpoint{consts.MethodGet, "/metrics", g.cfg.Metrics.serve})
+	}
 	g.allow = make(map[string]string, len(endpoints))
 	for _, ep := range endpoints {
 		e.Handle(ep.method, ep.path, ep.handle)
@@ -136,8 +142,18 @@ type gateway struct {
 }
 
 // middleware runs around every request, matched or not: it assigns the
-// request id and turns a panic into a logged 500.
+// request id, turns a panic into a logged 500 and records the metrics.
 func (g *gateway) middleware(c context.Context, ctx *app.RequestContext) {
+	if m := g.cfg.Metrics; m != nil {
+		start := time.Now()
+		defer func() {
+			route := ctx.FullPath()
+			if route == "" {
+				route = "unmatched" // bounded label values, whatever clients send
+			}
+			m.observeRequest(ctx, route, start)
+		}()
+	}
 	id := requestIDOrNew(ctx.Request.Header.Peek(HeaderRequestID))
 	ctx.Response.Header.Set(HeaderRequestID, id)
 	c = WithRequestID(c, id)

@@ -9,13 +9,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/connpool"
 	"github.com/cloudwego/kitex/pkg/discovery"
+	"github.com/cloudwego/kitex/pkg/endpoint"
 	"github.com/cloudwego/kitex/pkg/kerrors"
-	"github.com/cloudwego/kitex/pkg/loadbalance"
 	"github.com/cloudwego/kitex/pkg/retry"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
@@ -42,8 +43,16 @@ type Config struct {
 	// RequestID extracts the caller's request id from a context, to be
 	// forwarded to the service (optional).
 	RequestID func(context.Context) string
-	// Options are extra Kitex client options (retry, metrics, ...).
+	// Observer is told about every attempt of every call (optional).
+	Observer Observer
+	// Options are extra Kitex client options.
 	Options []client.Option
+}
+
+// Observer is told the outcome of each RPC attempt; retry is true for the
+// attempts after a call's first.
+type Observer interface {
+	ObserveAttempt(method string, retry bool, err error)
 }
 
 // Client calls the message service. It is safe for concurrent use and
@@ -75,15 +84,11 @@ func New(cfg Config) (*Client, error) {
 		client.WithTransportProtocol(transport.TTHeader),
 		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
 		client.WithFailureRetry(retryPolicy()),
-		// One chat's requests tend to go to one replica (its group commit
-		// then batches them); if that replica cannot be reached, the next
-		// ones on the ring take over. Correctness never depends on it.
-		client.WithLoadBalancer(loadbalance.NewConsistBalancer(loadbalance.ConsistentHashOption{
-			GetKey:        func(ctx context.Context, _ any) string { s, _ := ctx.Value(routeKey{}).(string); return s },
-			Replica:       2,
-			VirtualFactor: 100,
-			Weighted:      true,
-		})),
+		// Kitex's default weighted-random balancer. We do not route by chat:
+		// Kitex v0.16.1's consistent-hash picker keeps choosing an instance
+		// that refuses connections until discovery drops it, which would
+		// turn a dead replica into failed requests; correctness never
+		// depended on routing anyway.
 	}
 	switch {
 	case cfg.Resolver != nil:
@@ -92,6 +97,9 @@ func New(cfg Config) (*Client, error) {
 		opts = append(opts, client.WithHostPorts(cfg.Addrs...))
 	default:
 		return nil, errors.New("rpcclient: no message-service address and no resolver")
+	}
+	if cfg.Observer != nil {
+		opts = append(opts, client.WithInstanceMW(attemptObserver(cfg.Observer)))
 	}
 	opts = append(opts, cfg.Options...)
 	c, err := imservice.NewClient(kitexrpc.ServiceName, opts...)
@@ -118,18 +126,26 @@ func retryPolicy() *retry.FailurePolicy {
 	return p
 }
 
-// routeKey is the context key of the chat a call is routed by.
-type routeKey struct{}
+// attemptsKey is the context key of a call's attempt counter.
+type attemptsKey struct{}
 
-// outgoing prepares a call's context: the request id to forward and the
-// canonical chat id to route by.
-func (c *Client) outgoing(ctx context.Context, chat string) context.Context {
-	if canonical, err := pigeonhole.ParseChatID(chat); err == nil {
-		chat = canonical.String()
-	} else if chat == "" {
-		chat = "-" // Kitex's consistent-hash picker finds no instance for ""
+// attemptObserver runs once per attempt, after discovery and balancing.
+func attemptObserver(obs Observer) endpoint.Middleware {
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, req, resp any) error {
+			err := next(ctx, req, resp)
+			n, _ := ctx.Value(attemptsKey{}).(*atomic.Int32)
+			retry := n != nil && n.Add(1) > 1
+			obs.ObserveAttempt(rpcinfo.GetRPCInfo(ctx).To().Method(), retry, err)
+			return err
+		}
 	}
-	ctx = context.WithValue(ctx, routeKey{}, chat)
+}
+
+// outgoing prepares a call's context: the attempt counter and the request
+// id to forward.
+func (c *Client) outgoing(ctx context.Context) context.Context {
+	ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
 	if c.requestID == nil {
 		return ctx
 	}
@@ -144,7 +160,7 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 		key = "gw-" + rand.Text()
 	}
 	msg := &rpc.Message{Chat: req.Chat, Text: req.Text, Sender: req.Sender, ClientMsgId: &key}
-	resp, err := c.rpc.Send(c.outgoing(ctx, req.Chat), &rpc.SendRequest{Message: msg})
+	resp, err := c.rpc.Send(c.outgoing(ctx), &rpc.SendRequest{Message: msg})
 	if err != nil {
 		return pigeonhole.Message{}, transportError(err)
 	}
@@ -163,7 +179,7 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 
 // Pull returns one page of a chat. Errors as for Send.
 func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
-	resp, err := c.rpc.Pull(c.outgoing(ctx, req.Chat), &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse})
+	resp, err := c.rpc.Pull(c.outgoing(ctx), &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse})
 	if err != nil {
 		return pigeonhole.Page{}, transportError(err)
 	}
@@ -192,7 +208,7 @@ func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonho
 
 // Ready reports whether a replica answers and can reach its storage.
 func (c *Client) Ready(ctx context.Context) error {
-	resp, err := c.rpc.Ping(c.outgoing(ctx, ""), &rpc.PingRequest{})
+	resp, err := c.rpc.Ping(c.outgoing(ctx), &rpc.PingRequest{})
 	if err != nil {
 		return transportError(err)
 	}

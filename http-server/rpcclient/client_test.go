@@ -206,3 +206,45 @@ func TestEmptyChatStillReachesTheService(t *testing.T) {
 		t.Fatalf("got %s (%v), want the service's invalid_argument", got, err)
 	}
 }
+
+// attempts records what the client observes.
+type attempts struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (a *attempts) ObserveAttempt(method string, retry bool, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, fmt.Sprintf("%s retry=%v err=%v", method, retry, err != nil))
+}
+
+func TestRetriesOnAnotherReplica(t *testing.T) {
+	svc := startService(t)
+	obs := &attempts{}
+	// The first address refuses connections; every call must still succeed
+	// through the live replica.
+	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{freeAddr(t), svc.addr}, Timeout: 2 * time.Second, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		chat := fmt.Sprintf("u%d:v", i)
+		if _, err := c.Send(context.Background(), pigeonhole.SendRequest{Chat: chat, Sender: "v", Text: "x"}); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	failed := 0
+	for _, c := range obs.calls {
+		if strings.HasSuffix(c, "err=true") {
+			failed++
+		}
+	}
+	// Each call picks a replica at random: 20 calls all avoiding the dead
+	// one has a chance of 2^-20.
+	if len(obs.calls) < 21 || failed == 0 {
+		t.Fatalf("observed %d attempts, %d failed; want the dead replica tried and passed over: %v", len(obs.calls), failed, obs.calls)
+	}
+}

@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/cloudwego/hertz/pkg/app"
+	"github.com/cloudwego/hertz/pkg/protocol/consts"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/expfmt"
+)
+
+// Metrics holds the gateway's Prometheus metrics in a registry of its own,
+// served at GET /metrics.
+type Metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	attempts *prometheus.CounterVec
+	retries  *prometheus.CounterVec
+}
+
+// NewMetrics registers the gateway's metrics and the Go runtime's.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pigeonhole_http_requests_total",
+			Help: "HTTP requests answered, by route, method, status and error code (\"ok\" on success).",
+		}, []string{"route", "method", "status", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pigeonhole_http_request_duration_seconds",
+			Help:    "HTTP request handling time, by route and method.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}, []string{"route", "method"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pigeonhole_rpc_attempts_total",
+			Help: "RPC attempts to message-service replicas, by method and result.",
+		}, []string{"method", "result"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pigeonhole_rpc_retries_total",
+			Help: "RPC attempts that retried a failed one, by method.",
+		}, []string{"method"}),
+	}
+	m.registry.MustRegister(m.requests, m.latency, m.attempts, m.retries,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveAttempt records one RPC attempt; retry tells whether it retried
+// an earlier attempt of the same call.
+func (m *Metrics) ObserveAttempt(method string, retry bool, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.attempts.WithLabelValues(method, result).Inc()
+	if retry {
+		m.retries.WithLabelValues(method).Inc()
+	}
+}
+
+func (m *Metrics) observeRequest(ctx *app.RequestContext, route string, start time.Time) {
+	method := string(ctx.Request.Header.Method())
+	code := ctx.GetString(codeKey)
+	if code == "" {
+		code = "ok"
+	}
+	m.requests.WithLabelValues(route, method, statusLabel(ctx.Response.StatusCode()), code).Inc()
+	m.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+}
+
+// serve answers GET /metrics in the Prometheus text format.
+func (m *Metrics) serve(_ context.Context, ctx *app.RequestContext) {
+	families, err := m.registry.Gather()
+	if err != nil {
+		ctx.SetStatusCode(consts.StatusInternalServerError)
+		return
+	}
+	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, format)
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			ctx.SetStatusCode(consts.StatusInternalServerError)
+			return
+		}
+	}
+	ctx.SetStatusCode(consts.StatusOK)
+	ctx.Response.Header.SetContentType(string(format))
+	ctx.Response.SetBodyRaw(buf.Bytes())
+}
+
+// codeKey is where fail leaves the error code for the metrics.
+const codeKey = "pigeonhole.code"
+
+func statusLabel(status int) string { return strconv.Itoa(status) }
