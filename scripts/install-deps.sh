@@ -2,12 +2,18 @@
 # install-deps.sh installs the Debian packages the tests need (MariaDB for
 # the MySQL store, etcd for discovery) when they are missing and this user
 # can install them. It never removes or reconfigures anything, and it does
-# not start services: the tests start their own throwaway servers.
+# not start services: the tests start their own throwaway servers. With the
+# argument "deploy" it installs what make check-deploy needs instead.
 set -euo pipefail
 
 need=()
-command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
-command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+if [ "${1:-}" = deploy ]; then
+  # make check-deploy validates docker-compose.yml with docker-compose.
+  command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+else
+  command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+  command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

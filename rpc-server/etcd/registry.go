@@ -13,6 +13,7 @@ import (
 	"github.com/cloudwego/kitex/pkg/registry"
 	"github.com/cloudwego/kitex/server"
 	etcdregistry "github.com/kitex-contrib/registry-etcd"
+	"github.com/kitex-contrib/registry-etcd/retry"
 )
 
 // LeaseTTLEnv is the variable registry-etcd reads its lease TTL (seconds)
@@ -40,7 +41,11 @@ type Config struct {
 // when it starts serving and, on shutdown, deregister it and wait Drain
 // before the server stops accepting requests.
 func Registration(cfg Config) ([]server.Option, error) {
-	r, err := etcdregistry.NewEtcdRegistry(cfg.Endpoints, etcdregistry.WithDialTimeoutOpt(3*time.Second))
+	// Re-register forever (the library's default gives up after 5 failed
+	// checks, which an etcd outage of a minute would exhaust), checking
+	// every 5 s that the key is still there.
+	keep := &retry.Config{MaxAttemptTimes: 0, ObserveDelay: 5 * time.Second, RetryDelay: time.Second}
+	r, err := etcdregistry.NewEtcdRegistryWithRetry(cfg.Endpoints, keep, etcdregistry.WithDialTimeoutOpt(3*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("etcd: %w", err)
 	}

@@ -50,7 +50,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 	if err != nil {
 		return nil, fmt.Errorf("mysql: %w", err)
 	}
-	db := sql.OpenDB(connector)
+	db := sql.OpenDB(readCommitted{connector})
 	if opts.MaxOpenConns <= 0 {
 		opts.MaxOpenConns = 64
 	}
@@ -73,17 +73,21 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name: "mysql",
-		// Each statement sees the newest committed rows: the idempotency
-		// lookup after the chat lock must see what the previous holder
-		// committed, and no gap locks are taken.
-		WriteIsolation: sql.LevelReadCommitted,
-		// ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once
-		// (INSERT IGNORE would take a shared one and deadlock on upgrade).
+		// Every connection is READ COMMITTED (see readCommitted), so
+		// BEGIN costs no extra round trip to set it.
+		WriteIsolation: sql.LevelDefault,
+		// ON DUPLICATE KEY UPDATE takes each row's exclusive lock at once,
+		// by primary key (INSERT IGNORE would take a shared one and
+		// deadlock on upgrade; SELECT ... IN (...) FOR UPDATE may scan and
+		// wait on other chats' rows).
 		EnsureChats: func(n int) string {
 			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, 0), ", n), ", ") +
 				" ON DUPLICATE KEY UPDATE last_send_time = last_send_time"
 		},
-		LockSuffix:     " FOR UPDATE",
+		SetLastSendTimes: func(n int) string {
+			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") +
+				" ON DUPLICATE KEY UPDATE last_send_time = VALUES(last_send_time)"
+		},
 		TranslateError: translateError,
 		Retryable: func(err error) bool {
 			var e *mysql.MySQLError
@@ -103,6 +107,25 @@ func dialect() sqlstore.Dialect {
 			}, nil
 		},
 	}
+}
+
+// readCommitted opens connections in READ COMMITTED: each statement of an
+// append sees the newest committed rows (the idempotency lookup after the
+// chat lock must see what the lock's previous holder committed), and no gap
+// locks are taken. The statement is the same on MySQL and MariaDB, whose
+// session variables for it are named differently.
+type readCommitted struct{ driver.Connector }
+
+func (c readCommitted) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.(driver.ExecerContext).ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 // MySQL and MariaDB server error numbers we act on.

@@ -83,7 +83,10 @@ func dialect() sqlstore.Dialect {
 			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, 0), ", n), ", ") +
 				" ON CONFLICT (chat) DO NOTHING"
 		},
-		LockSuffix:     "", // BEGIN IMMEDIATE already holds the database's write lock
+		SetLastSendTimes: func(n int) string {
+			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") +
+				" ON CONFLICT (chat) DO UPDATE SET last_send_time = excluded.last_send_time"
+		},
 		TranslateError: translateError,
 		Retryable: func(err error) bool {
 			code, ok := errorCode(err)

@@ -136,7 +136,9 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message
 }
 
 func (s *Store) lastSendTimes(ctx context.Context, tx *sql.Tx, chats []any) (map[string]int64, error) {
-	query := "SELECT chat, last_send_time FROM chats WHERE chat IN (" + repeatJoin("?", len(chats)) + ")" + s.dialect.LockSuffix
+	// The rows are locked already (EnsureChats), so a plain read sees
+	// the newest committed values.
+	query := "SELECT chat, last_send_time FROM chats WHERE chat IN (" + repeatJoin("?", len(chats)) + ")"
 	rows, err := tx.QueryContext(ctx, query, chats...)
 	if err != nil {
 		return nil, err
@@ -191,16 +193,11 @@ func (s *Store) existingKeys(ctx context.Context, tx *sql.Tx, msgs []pigeonhole.
 }
 
 func (s *Store) updateLastSendTimes(ctx context.Context, tx *sql.Tx, chats []string, last map[string]int64) error {
-	args := make([]any, 0, 3*len(chats))
+	args := make([]any, 0, 2*len(chats))
 	for _, c := range chats {
 		args = append(args, c, last[c])
 	}
-	for _, c := range chats {
-		args = append(args, c)
-	}
-	query := "UPDATE chats SET last_send_time = CASE chat " + strings.Repeat("WHEN ? THEN ? ", len(chats)) +
-		" END WHERE chat IN (" + repeatJoin("?", len(chats)) + ")"
-	_, err := tx.ExecContext(ctx, query, args...)
+	_, err := tx.ExecContext(ctx, s.dialect.SetLastSendTimes(len(chats)), args...)
 	return err
 }
 

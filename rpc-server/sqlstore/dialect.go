@@ -15,13 +15,14 @@ type Dialect struct {
 	WriteIsolation sql.IsolationLevel
 	// EnsureChats returns a statement that creates the chats rows for n
 	// chat ids (one placeholder each, in the order given) with
-	// last_send_time 0 unless they exist, locking them for the transaction
-	// where the engine locks rows.
+	// last_send_time 0 unless they exist, and locks each of them, by
+	// primary key, until the transaction ends (where the engine locks
+	// rows; SQLite's write transaction locks the whole database).
 	EnsureChats func(n int) string
-	// LockSuffix ends a SELECT that must lock the rows it reads (e.g.
-	// " FOR UPDATE"), or is empty where the transaction already holds the
-	// write lock.
-	LockSuffix string
+	// SetLastSendTimes returns a statement that sets last_send_time of n
+	// existing chats rows by primary key, from (chat, last_send_time)
+	// placeholder pairs.
+	SetLastSendTimes func(n int) string
 	// TranslateError maps a driver error to a *pigeonhole.Error by error
 	// number, never by message. It is called once, here, for every error.
 	TranslateError func(error) error

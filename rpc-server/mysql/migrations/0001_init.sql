@@ -10,7 +10,11 @@ CREATE TABLE IF NOT EXISTS chats (
 
 -- Messages clustered by (chat, send_time): a page is one primary-key range
 -- scan. The canonical chat id is the natural shard key; nothing is
--- AUTO_INCREMENT. client_msg_id is NULL when the client gave none.
+-- AUTO_INCREMENT. client_msg_id is NULL when the client gave none. Its index
+-- is not UNIQUE on purpose: a key is looked up and inserted under the chat's
+-- row lock, which already makes it unique, and a unique secondary index would
+-- make concurrent inserts into unrelated chats take next-key locks on each
+-- other's gaps (and deadlock).
 CREATE TABLE IF NOT EXISTS chat_messages (
   chat VARBINARY(129) NOT NULL,
   send_time BIGINT NOT NULL,
@@ -18,5 +22,5 @@ CREATE TABLE IF NOT EXISTS chat_messages (
   client_msg_id VARBINARY(64) NULL,
   text MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
   PRIMARY KEY (chat, send_time),
-  UNIQUE KEY chat_messages_idempotency (chat, sender, client_msg_id)
+  KEY chat_messages_idempotency (chat, sender, client_msg_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -6,7 +6,9 @@ CREATE TABLE IF NOT EXISTS chats (
 ) WITHOUT ROWID;
 
 -- Messages clustered by (chat, send_time): a page is one range scan.
--- client_msg_id is NULL when the client gave none; NULLs never collide.
+-- client_msg_id is NULL when the client gave none. The idempotency index is
+-- not UNIQUE: a key is looked up and inserted inside the write transaction,
+-- which already makes it unique per (chat, sender).
 CREATE TABLE IF NOT EXISTS chat_messages (
   chat TEXT NOT NULL,
   send_time INTEGER NOT NULL,
@@ -16,5 +18,5 @@ CREATE TABLE IF NOT EXISTS chat_messages (
   PRIMARY KEY (chat, send_time)
 ) WITHOUT ROWID;
 
-CREATE UNIQUE INDEX IF NOT EXISTS chat_messages_idempotency
+CREATE INDEX IF NOT EXISTS chat_messages_idempotency
   ON chat_messages (chat, sender, client_msg_id);
