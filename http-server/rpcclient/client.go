@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/pkg/circuitbreak"
 	"github.com/cloudwego/kitex/pkg/connpool"
 	"github.com/cloudwego/kitex/pkg/discovery"
 	"github.com/cloudwego/kitex/pkg/endpoint"
@@ -84,6 +85,11 @@ func New(cfg Config) (*Client, error) {
 		client.WithTransportProtocol(transport.TTHeader),
 		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
 		client.WithFailureRetry(retryPolicy()),
+		// A circuit breaker per replica: one that keeps failing is passed
+		// over (its calls fail fast and are retried elsewhere) until it
+		// recovers. No service-wide breaker: it would turn the loss of one
+		// replica into failures on all of them.
+		client.WithInstanceMW(circuitbreak.NewCBSuite(circuitbreak.RPCInfo2Key).InstanceCBMW()),
 		// Kitex's default weighted-random balancer. We do not route by chat:
 		// Kitex v0.16.1's consistent-hash picker keeps choosing an instance
 		// that refuses connections until discovery drops it, which would
