@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 PACKAGES := ./rpc-server/... ./http-server/... ./test/...
 
-.PHONY: all build test vet deps gen check-gen run bench fuzz clean
+.PHONY: all build test vet deps gen check-gen check-deploy run bench fuzz clean
 
 all: build
 
@@ -23,7 +23,7 @@ vet:
 # The README's test command: every module, with the race detector, against
 # the embedded store and a real MariaDB (started by the tests themselves).
 test: deps vet
-	PIGEONHOLE_REQUIRE_MYSQL=1 $(GO) test -race -count=1 -timeout 20m $(PACKAGES)
+	PIGEONHOLE_REQUIRE_MYSQL=1 PIGEONHOLE_REQUIRE_ETCD=1 $(GO) test -race -count=1 -timeout 20m $(PACKAGES)
 
 gen:
 	scripts/gen.sh
@@ -35,10 +35,29 @@ check-gen: gen
 	@test -z "$$(git status --porcelain -- rpc-server/kitex_gen http-server/pb)" || \
 	  { echo "generated code has untracked files: run make gen and commit"; exit 1; }
 
+# Validates docker-compose.yml, the GitHub workflows, the Kubernetes
+# manifests and the static builds the images make; needs no Docker engine.
+check-deploy:
+	@scripts/install-deps.sh deploy || echo "check-deploy: could not install docker-compose; its check will be skipped" >&2
+	deploy/check.sh
+
+# The README's quick start: builds both servers into bin/, runs them (the
+# embedded store in ./data, or MySQL when PIGEONHOLE_MYSQL is set) until
+# Ctrl-C. See scripts/run.sh for the settings it passes through.
+run:
+	scripts/run.sh
+
 # Short runs of every fuzz target (their seed corpora also run in make test).
 fuzz:
 	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzParseChatID$$' -fuzztime 20s ./pigeonhole
 	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzSendRequestValidate$$' -fuzztime 20s ./pigeonhole
+
+# A bounded load benchmark (about four minutes): builds and starts the real
+# servers on the embedded store and on a throwaway MariaDB, runs each load
+# scenario 3 times and writes the medians to docs/benchmarks.md, with plots
+# in docs/benchmarks.html and every run's figures in docs/benchmarks-raw/.
+bench: deps
+	$(GO) run ./test/bench/suite --out docs
 
 clean:
 	rm -rf bin

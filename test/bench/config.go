@@ -1,0 +1,88 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pigeonhole-im/pigeonhole/test/bench/internal/load"
+)
+
+// config is the command line: the run's options and where to write its
+// reports.
+type config struct {
+	Load     load.Options
+	JSONPath string
+	HTMLPath string
+	Quiet    bool
+}
+
+// usageHead introduces the flags in -h.
+const usageHead = `bench measures a server of the IM assignment's HTTP API.
+
+  go run ./test/bench --scenario NAME --target URL -c N --duration D [--json FILE] [--html FILE]
+
+Scenarios:
+  send       POST /api/send, round-robin over --chats chats (original API only)
+  pull       GET /api/pull, pages of --limit from a random prefilled message of a random chat,
+             after --prefill messages were sent to each chat
+  mixed      sends and pulls in the ratio --ratio (sends:pulls), after the prefill
+  follow     --senders senders and --followers followers tailing their chats with next_cursor;
+             measures delivery latency and verifies every follower saw every acknowledged
+             message of its chat exactly once and in order (exit status 1 otherwise)
+  reference  the original JMeter plan: -c threads (20) × --loops (10) sends, --ramp-up 10s
+  ping       GET /ping, the gateway's ceiling
+
+Flags:
+`
+
+// parseConfig reads the command line (without the program name).
+func parseConfig(args []string, stderr io.Writer) (config, error) {
+	cfg := config{Load: load.Defaults()}
+	o := &cfg.Load
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
+	}
+	var ratio string
+	fs.StringVar(&o.Scenario, "scenario", o.Scenario, "scenario: "+strings.Join(load.Scenarios, ", "))
+	fs.StringVar(&o.Target, "target", o.Target, "base URL of the server")
+	fs.IntVar(&o.Concurrency, "c", o.Concurrency, "concurrent connections (the reference scenario's threads)")
+	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured time, after the warm-up")
+	fs.Int64Var(&o.Requests, "requests", 0, "measured requests, instead of --duration")
+	fs.Float64Var(&o.Rate, "rate", 0, "open loop: requests per second in total, latency counted from each request's intended start (0: closed loop)")
+	fs.IntVar(&o.Chats, "chats", o.Chats, "distinct chats the load spreads over")
+	fs.IntVar(&o.Prefill, "prefill", o.Prefill, "messages sent to each chat before pull and mixed measure")
+	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "load before the measurement, excluded from the figures")
+	fs.StringVar(&ratio, "ratio", "1:4", "mixed: sends:pulls")
+	fs.IntVar(&o.Senders, "senders", o.Senders, "follow: sending connections")
+	fs.IntVar(&o.Followers, "followers", o.Followers, "follow: followers tailing the chats")
+	fs.IntVar(&o.TextBytes, "text-bytes", o.TextBytes, "bytes of text per message")
+	fs.IntVar(&o.Limit, "limit", o.Limit, "pull and mixed: messages per page")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of one request")
+	fs.DurationVar(&o.Poll, "poll", o.Poll, "follow: pause after a pull that found no more messages")
+	fs.DurationVar(&o.Drain, "drain", o.Drain, "follow: how long followers may catch up after the senders stop")
+	fs.DurationVar(&o.RampUp, "ramp-up", o.RampUp, "reference: time over which the threads start")
+	fs.IntVar(&o.Loops, "loops", o.Loops, "reference: requests per thread")
+	fs.Uint64Var(&o.Seed, "seed", 0, "seed of the random choices (0: random)")
+	fs.StringVar(&cfg.JSONPath, "json", "", "write every figure as JSON to this file")
+	fs.StringVar(&cfg.HTMLPath, "html", "", "write an HTML page with plots to this file")
+	fs.BoolVar(&cfg.Quiet, "quiet", false, "no progress line")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	var err error
+	if o.Sends, o.Pulls, err = load.ParseRatio(ratio); err != nil {
+		return config{}, fmt.Errorf("--ratio: %w", err)
+	}
+	if err := o.Validate(); err != nil {
+		return config{}, err
+	}
+	return cfg, nil
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"encoding/xml"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pigeonhole-im/pigeonhole/test/bench/internal/load"
+)
+
+// jmxPath is the JMeter plan, relative to this package.
+const jmxPath = "../load-testing.jmx"
+
+// element is any XML element of a JMeter plan.
+type element struct {
+	XMLName  xml.Name
+	Attrs    []xml.Attr `xml:",any,attr"`
+	Text     string     `xml:",chardata"`
+	Children []element  `xml:",any"`
+}
+
+func (e element) attr(name string) string {
+	for _, a := range e.Attrs {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// prop returns the text of the first descendant property named name (a
+// stringProp, boolProp or intProp), or "" with ok false.
+func (e element) prop(name string) (value string, ok bool) {
+	for _, c := range e.Children {
+		if c.attr("name") == name && c.XMLName.Local != "elementProp" && c.XMLName.Local != "collectionProp" {
+			return c.Text, true
+		}
+		if v, ok := c.prop(name); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// all returns every descendant with tag name.
+func (e element) all(tag string) []element {
+	var out []element
+	for _, c := range e.Children {
+		if c.XMLName.Local == tag {
+			out = append(out, c)
+		}
+		out = append(out, c.all(tag)...)
+	}
+	return out
+}
+
+// scoped returns the test elements in the hashTree that follows each
+// element with tag in a JMeter plan, keyed by the element's testname: a
+// plan element's children live in the hashTree after it.
+func (e element) scoped(tag string) map[string][]element {
+	out := map[string][]element{}
+	for i, c := range e.Children {
+		if c.XMLName.Local == tag && i+1 < len(e.Children) && e.Children[i+1].XMLName.Local == "hashTree" {
+			out[c.attr("testname")] = e.Children[i+1].Children
+		}
+		for k, v := range c.scoped(tag) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// wantProp fails unless e has property name with value want.
+func wantProp(t *testing.T, what string, e element, name, want string) {
+	t.Helper()
+	if got, ok := e.prop(name); !ok || got != want {
+		t.Errorf("%s %s: got %q (present %v), want %q", what, name, got, ok, want)
+	}
+}
+
+// only returns the single element of es, failing otherwise.
+func only(t *testing.T, what string, es []element) element {
+	t.Helper()
+	if len(es) != 1 {
+		t.Fatalf("%d %s elements, want 1", len(es), what)
+	}
+	return es[0]
+}
+
+// assertions returns the (field, type, strings) of each ResponseAssertion.
+func assertions(es []element) [][3]string {
+	var out [][3]string
+	for _, e := range es {
+		if e.XMLName.Local != "ResponseAssertion" {
+			continue
+		}
+		field, _ := e.prop("Assertion.test_field")
+		typ, _ := e.prop("Assertion.test_type")
+		var strs []string
+		for _, c := range e.all("collectionProp") {
+			if c.attr("name") == "Asserion.test_strings" { // JMeter's own spelling
+				for _, s := range c.Children {
+					strs = append(strs, s.Text)
+				}
+			}
+		}
+		out = append(out, [3]string{field, typ, strings.Join(strs, "|")})
+	}
+	return out
+}
+
+func TestJMeterPlan(t *testing.T) {
+	raw, err := os.ReadFile(jmxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan element
+	if err := xml.Unmarshal(raw, &plan); err != nil {
+		t.Fatalf("%s is not XML: %v", jmxPath, err)
+	}
+	if got, want := plan.XMLName.Local, "jmeterTestPlan"; got != want {
+		t.Fatalf("root element: got %s, want %s", got, want)
+	}
+	only(t, "TestPlan", plan.all("TestPlan"))
+
+	t.Run("ThreadGroupIsTheReferenceLoad", func(t *testing.T) {
+		tg := only(t, "ThreadGroup", plan.all("ThreadGroup"))
+		wantProp(t, "ThreadGroup", tg, "ThreadGroup.num_threads", "20")
+		wantProp(t, "ThreadGroup", tg, "ThreadGroup.ramp_time", "10")
+		wantProp(t, "ThreadGroup", tg, "LoopController.loops", "10")
+		wantProp(t, "ThreadGroup", tg, "LoopController.continue_forever", "false")
+		d := load.Defaults()
+		if d.Concurrency != 20 || d.Loops != 10 || d.RampUp.Seconds() != 10 {
+			t.Errorf("reference scenario defaults c=%d loops=%d ramp-up %v differ from the plan", d.Concurrency, d.Loops, d.RampUp)
+		}
+	})
+
+	t.Run("DefaultsTakeHostAndPortFromProperties", func(t *testing.T) {
+		var defaults []element
+		for _, c := range plan.all("ConfigTestElement") {
+			if c.attr("guiclass") == "HttpDefaultsGui" {
+				defaults = append(defaults, c)
+			}
+		}
+		d := only(t, "HTTP Request Defaults", defaults)
+		wantProp(t, "defaults", d, "HTTPSampler.domain", "${__P(host,localhost)}")
+		wantProp(t, "defaults", d, "HTTPSampler.port", "${__P(port,8080)}")
+		h := only(t, "HeaderManager", plan.all("HeaderManager"))
+		wantProp(t, "header", h, "Header.name", "Content-Type")
+		wantProp(t, "header", h, "Header.value", "application/json")
+	})
+
+	samplers := map[string]element{}
+	for _, s := range plan.all("HTTPSamplerProxy") {
+		samplers[s.attr("testname")] = s
+	}
+	scope := plan.scoped("HTTPSamplerProxy")
+
+	t.Run("SendPostsTheReferenceBody", func(t *testing.T) {
+		s, ok := samplers["send"]
+		if !ok {
+			t.Fatal("no sampler named send")
+		}
+		wantProp(t, "send", s, "HTTPSampler.method", "POST")
+		wantProp(t, "send", s, "HTTPSampler.path", "/api/send")
+		wantProp(t, "send", s, "HTTPSampler.postBodyRaw", "true")
+		wantProp(t, "send", s, "Argument.value", load.ReferenceBody)
+		got := assertions(scope["send"])
+		if want := [][3]string{{"Assertion.response_code", "8", "200"}}; !slices.Equal(got, want) {
+			t.Errorf("send assertions: got %q, want %q", got, want)
+		}
+	})
+
+	t.Run("PullGetsTheFirstPage", func(t *testing.T) {
+		s, ok := samplers["pull"]
+		if !ok {
+			t.Fatal("no sampler named pull")
+		}
+		wantProp(t, "pull", s, "HTTPSampler.method", "GET")
+		wantProp(t, "pull", s, "HTTPSampler.path", "/api/pull?chat=stress1:stress2&cursor=0&limit=10")
+		got := assertions(scope["pull"])
+		want := [][3]string{{"Assertion.response_code", "8", "200"}, {"Assertion.response_data", "16", "messages"}}
+		if !slices.Equal(got, want) {
+			t.Errorf("pull assertions: got %q, want %q", got, want)
+		}
+	})
+
+	t.Run("ReportsASummary", func(t *testing.T) {
+		var summaries []element
+		for _, r := range plan.all("ResultCollector") {
+			if r.attr("guiclass") == "SummaryReport" {
+				summaries = append(summaries, r)
+			}
+		}
+		only(t, "Summary Report", summaries)
+	})
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/test/bench/internal/load"
+)
+
+// benchmark is one entry of the suite: a scenario with its options.
+type benchmark struct {
+	name string
+	opts load.Options
+}
+
+// plan returns the suite's benchmarks against target, each measured for
+// duration after warmup (the reference scenario keeps its own shape).
+func plan(target string, duration, warmup time.Duration) []benchmark {
+	base := load.Defaults()
+	base.Target, base.Duration, base.Warmup = target, duration, warmup
+	with := func(scenario string, c int, edit func(*load.Options)) load.Options {
+		o := base
+		o.Scenario, o.Concurrency = scenario, c
+		if edit != nil {
+			edit(&o)
+		}
+		return o
+	}
+	return []benchmark{
+		{"ping c=200", with(load.ScenarioPing, 200, nil)},
+		{"send c=20", with(load.ScenarioSend, 20, nil)},
+		{"send c=200", with(load.ScenarioSend, 200, nil)},
+		{"pull c=200", with(load.ScenarioPull, 200, nil)},
+		{"mixed 1:4 c=200", with(load.ScenarioMixed, 200, nil)},
+		{"follow 4+4", with(load.ScenarioFollow, 8, nil)},
+		{"reference 20×10", with(load.ScenarioReference, 20, nil)},
+	}
+}
+
+// outcome is the runs of one benchmark on one store.
+type outcome struct {
+	store string
+	bench benchmark
+	runs  []*load.Result
+}
+
+// runBenchmark runs b n times, logging a line per run to log.
+func runBenchmark(ctx context.Context, store string, b benchmark, n int, log io.Writer) (outcome, error) {
+	out := outcome{store: store, bench: b}
+	for i := range n {
+		res, err := load.Run(ctx, b.opts, nil)
+		if err != nil {
+			return out, fmt.Errorf("%s on %s, run %d: %w", b.name, store, i+1, err)
+		}
+		fmt.Fprintf(log, "  %-16s run %d: %9.1f req/s  p50 %7.3f ms  p99 %7.3f ms  errors %d%s\n",
+			b.name, i+1, res.Total.Throughput, res.Total.Latency.P50, res.Total.Latency.P99, res.Total.Errors, verdict(res))
+		out.runs = append(out.runs, res)
+	}
+	return out, nil
+}
+
+// verdict is a follow run's verification result, for the log.
+func verdict(res *load.Result) string {
+	switch {
+	case res.Follow == nil:
+		return ""
+	case res.Follow.OK:
+		return "  follow: verified"
+	default:
+		return fmt.Sprintf("  follow: FAILED %v", res.Follow.AnomalyCounts)
+	}
+}
+
+// figures are the medians of a benchmark's runs (errors are summed).
+type figures struct {
+	Throughput, P50, P90, P99, P999, Max float64
+	Requests, Errors                     int64
+	DeliveryP50, DeliveryP99             float64
+	Verified                             int // follow runs that verified
+	Reference                            *load.Reference
+}
+
+// median returns the median of the values f picks from the runs.
+func median(runs []*load.Result, f func(*load.Result) float64) float64 {
+	vs := make([]float64, len(runs))
+	for i, r := range runs {
+		vs[i] = f(r)
+	}
+	slices.Sort(vs)
+	if len(vs) == 0 {
+		return 0
+	}
+	if len(vs)%2 == 1 {
+		return vs[len(vs)/2]
+	}
+	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+}
+
+// summary computes the medians of o's runs.
+func (o outcome) summary() figures {
+	m := func(f func(*load.Result) float64) float64 { return median(o.runs, f) }
+	fig := figures{
+		Throughput: m(func(r *load.Result) float64 { return r.Total.Throughput }),
+		P50:        m(func(r *load.Result) float64 { return r.Total.Latency.P50 }),
+		P90:        m(func(r *load.Result) float64 { return r.Total.Latency.P90 }),
+		P99:        m(func(r *load.Result) float64 { return r.Total.Latency.P99 }),
+		P999:       m(func(r *load.Result) float64 { return r.Total.Latency.P999 }),
+		Max:        m(func(r *load.Result) float64 { return r.Total.Latency.Max }),
+		Requests:   int64(m(func(r *load.Result) float64 { return float64(r.Total.Requests) })),
+	}
+	for _, r := range o.runs {
+		fig.Errors += r.Total.Errors
+		if r.Follow != nil && r.Follow.OK {
+			fig.Verified++
+		}
+	}
+	if o.runs[0].Follow != nil {
+		fig.DeliveryP50 = m(func(r *load.Result) float64 { return r.Follow.Delivery.P50 })
+		fig.DeliveryP99 = m(func(r *load.Result) float64 { return r.Follow.Delivery.P99 })
+	}
+	if o.runs[0].Reference != nil {
+		ref := func(f func(*load.Reference) float64) float64 {
+			return m(func(r *load.Result) float64 { return f(r.Reference) })
+		}
+		fig.Reference = &load.Reference{
+			Label:      o.runs[0].Reference.Label,
+			Samples:    int64(ref(func(r *load.Reference) float64 { return float64(r.Samples) })),
+			Average:    ref(func(r *load.Reference) float64 { return r.Average }),
+			Min:        ref(func(r *load.Reference) float64 { return r.Min }),
+			Max:        ref(func(r *load.Reference) float64 { return r.Max }),
+			StdDev:     ref(func(r *load.Reference) float64 { return r.StdDev }),
+			ErrorPct:   ref(func(r *load.Reference) float64 { return r.ErrorPct }),
+			Throughput: ref(func(r *load.Reference) float64 { return r.Throughput }),
+		}
+	}
+	return fig
+}
+
+// medianRun returns the run of median throughput, whose plots stand for
+// the benchmark.
+func (o outcome) medianRun() *load.Result {
+	runs := slices.Clone(o.runs)
+	slices.SortFunc(runs, func(a, b *load.Result) int {
+		switch {
+		case a.Total.Throughput < b.Total.Throughput:
+			return -1
+		case a.Total.Throughput > b.Total.Throughput:
+			return 1
+		}
+		return 0
+	})
+	return runs[len(runs)/2]
+}

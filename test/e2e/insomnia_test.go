@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// insomniaFile is the Insomnia collection shipped for trying the API.
+var insomniaFile = filepath.Join("..", "insomnia.json")
+
+// insomniaExport is the part of Insomnia's v4 export format the test reads.
+type insomniaExport struct {
+	Type      string             `json:"_type"`
+	Format    int                `json:"__export_format"`
+	Resources []insomniaResource `json:"resources"`
+}
+
+// insomniaResource is a workspace, environment, request group or request.
+type insomniaResource struct {
+	ID          string            `json:"_id"`
+	Type        string            `json:"_type"`
+	ParentID    string            `json:"parentId"`
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Data        map[string]string `json:"data"`
+	Method      string            `json:"method"`
+	URL         string            `json:"url"`
+	Body        struct {
+		MimeType string `json:"mimeType"`
+		Text     string `json:"text"`
+	} `json:"body"`
+	Parameters []insomniaPair `json:"parameters"`
+	Headers    []insomniaPair `json:"headers"`
+}
+
+type insomniaPair struct {
+	Name     string `json:"name"`
+	Value    string `json:"value"`
+	Disabled bool   `json:"disabled"`
+}
+
+var (
+	baseURLTag     = regexp.MustCompile(`\{\{\s*_\.base_url\s*\}\}`)
+	expectedStatus = regexp.MustCompile(`(?m)^Expected status: (\d{3})$`)
+	expectedCode   = regexp.MustCompile(`(?m)^Expected code: ([a-z_]+)$`)
+)
+
+// TestInsomniaCollection replays every request of test/insomnia.json, in
+// file order, against real processes and checks the status (and error
+// code) its description promises, so the examples cannot go stale.
+func TestInsomniaCollection(t *testing.T) {
+	t.Parallel()
+	export := readInsomnia(t)
+	var requests []insomniaResource
+	parents := map[string]bool{}
+	for _, r := range export.Resources {
+		switch r.Type {
+		case "workspace", "request_group":
+			parents[r.ID] = true
+		case "request":
+			requests = append(requests, r)
+		}
+	}
+
+	t.Run("IsAnInsomniaV4ExportForLocalhost8080", func(t *testing.T) {
+		if export.Type != "export" || export.Format != 4 {
+			t.Errorf("_type %q, __export_format %d; want export, 4", export.Type, export.Format)
+		}
+		i := slices.IndexFunc(export.Resources, func(r insomniaResource) bool { return r.Type == "environment" })
+		if i < 0 || export.Resources[i].Data["base_url"] != "http://localhost:8080" {
+			t.Errorf("no environment with base_url http://localhost:8080")
+		}
+		for _, r := range requests {
+			if !parents[r.ParentID] {
+				t.Errorf("request %q has parent %q, which is no workspace or request group", r.Name, r.ParentID)
+			}
+		}
+	})
+
+	t.Run("CoversEveryEndpointAndErrorStatus", func(t *testing.T) {
+		seen := map[string]bool{}
+		for _, r := range requests {
+			u, _ := url.Parse(baseURLTag.ReplaceAllString(r.URL, "http://x"))
+			seen[r.Method+" "+u.Path] = true
+			seen[strconv.Itoa(wantStatus(t, r))] = true
+		}
+		for _, want := range []string{
+			"GET /ping", "GET /healthz", "GET /readyz", "POST /api/send", "GET /api/pull", "POST /api/pull",
+			"200", "400", "404", "405", "409", "415",
+		} {
+			if !seen[want] {
+				t.Errorf("no request for %s", want)
+			}
+		}
+	})
+
+	t.Run("EveryRequestGetsItsExpectedStatus", func(t *testing.T) {
+		sys := startSystem(t, stores[0].options(t))
+		for _, r := range requests { // in order: later requests build on earlier ones
+			t.Run(r.Name, func(t *testing.T) {
+				resp := replay(t, sys.api, r)
+				want := wantStatus(t, r)
+				if code := expectedCode.FindStringSubmatch(r.Description); code != nil {
+					resp.wantError(t, want, code[1])
+				} else if resp.status != want {
+					t.Errorf("status %d, want %d; body: %s", resp.status, want, resp.body)
+				}
+			})
+		}
+	})
+}
+
+func readInsomnia(t *testing.T) insomniaExport {
+	t.Helper()
+	b, err := os.ReadFile(insomniaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var export insomniaExport
+	if err := json.Unmarshal(b, &export); err != nil {
+		t.Fatalf("%s: %v", insomniaFile, err)
+	}
+	return export
+}
+
+// wantStatus is the status promised by a request's description.
+func wantStatus(t *testing.T, r insomniaResource) int {
+	t.Helper()
+	m := expectedStatus.FindStringSubmatch(r.Description)
+	if m == nil {
+		t.Fatalf("request %q: no line \"Expected status: NNN\" in its description", r.Name)
+	}
+	status, _ := strconv.Atoi(m[1])
+	return status
+}
+
+// replay sends r as Insomnia would: base_url filled in, parameters added to
+// the query, enabled headers set, Content-Type from the body's mimeType.
+func replay(t *testing.T, a *api, r insomniaResource) response {
+	t.Helper()
+	path := baseURLTag.ReplaceAllString(r.URL, "")
+	if strings.Contains(path, "{{") {
+		t.Fatalf("request %q: URL %q has a template tag other than _.base_url", r.Name, r.URL)
+	}
+	query := url.Values{}
+	for _, p := range r.Parameters {
+		if !p.Disabled {
+			query.Add(p.Name, p.Value)
+		}
+	}
+	if len(query) > 0 {
+		path += "?" + query.Encode()
+	}
+	var header []string
+	hasContentType := false
+	for _, h := range r.Headers {
+		if !h.Disabled {
+			header = append(header, h.Name, h.Value)
+			hasContentType = hasContentType || strings.EqualFold(h.Name, "Content-Type")
+		}
+	}
+	if r.Body.MimeType != "" && !hasContentType {
+		header = append(header, "Content-Type", r.Body.MimeType)
+	}
+	return a.do(t, r.Method, path, r.Body.Text, header...)
+}
