@@ -1,12 +1,12 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
 )
 
 // config is everything the gateway can be told at start. Each flag has an
@@ -26,40 +26,18 @@ type config struct {
 // through getenv.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var cfg config
-	fs := flag.NewFlagSet("http-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	str := func(p *string, name, env, def, usage string) {
-		if v := getenv(env); v != "" {
-			def = v
-		}
-		fs.StringVar(p, name, def, usage+" ($"+env+")")
-	}
-	dur := func(p *time.Duration, name, env string, def time.Duration, usage string) {
-		if v, err := time.ParseDuration(getenv(env)); err == nil {
-			def = v
-		}
-		fs.DurationVar(p, name, def, usage+" ($"+env+")")
-	}
-	var services, etcd, level string
-	str(&cfg.HTTPAddr, "http-addr", "PIGEONHOLE_HTTP_ADDR", ":8080", "address to serve HTTP on")
-	str(&services, "service", "PIGEONHOLE_SERVICE", "127.0.0.1:8888", "message-service replicas, host:port[,host:port]")
-	str(&etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to discover replicas in; overrides --service")
-	dur(&cfg.RPCTimeout, "rpc-timeout", "PIGEONHOLE_RPC_TIMEOUT", 3*time.Second, "timeout of one RPC to the message service")
-	dur(&cfg.RequestTimeout, "request-timeout", "PIGEONHOLE_REQUEST_TIMEOUT", 5*time.Second, "deadline of one HTTP request")
-	str(&level, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
-	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body")
-	fs.DurationVar(&cfg.ExitWait, "exit-wait", 5*time.Second, "how long in-flight requests may finish on shutdown")
+	fs := envflag.New("http-server", getenv, stderr)
+	fs.String(&cfg.HTTPAddr, "http-addr", "PIGEONHOLE_HTTP_ADDR", ":8080", "address to serve HTTP on")
+	fs.List(&cfg.Services, "service", "PIGEONHOLE_SERVICE", "127.0.0.1:8888", "message-service replicas, host:port[,host:port]")
+	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to discover replicas in; overrides --service")
+	fs.Duration(&cfg.RPCTimeout, "rpc-timeout", "PIGEONHOLE_RPC_TIMEOUT", 3*time.Second, "timeout of one RPC attempt to the message service")
+	fs.Duration(&cfg.RequestTimeout, "request-timeout", "PIGEONHOLE_REQUEST_TIMEOUT", 5*time.Second, "deadline of one HTTP request")
+	fs.Int(&cfg.MaxBodyBytes, "max-body-bytes", "PIGEONHOLE_MAX_BODY_BYTES", 1<<20, "largest request body")
+	fs.Duration(&cfg.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.Text(&cfg.LogLevel, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
-		return config{}, fmt.Errorf("--log-level: %w", err)
-	}
-	cfg.Services = splitList(services)
-	cfg.Etcd = splitList(etcd)
 	if len(cfg.Services) == 0 && len(cfg.Etcd) == 0 {
 		return config{}, fmt.Errorf("--service: no message-service address")
 	}
@@ -73,15 +51,4 @@ func (c config) logAttrs() []any {
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
 		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(),
 	}
-}
-
-// splitList splits a comma-separated list, dropping empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
 }

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
 )
 
 // config is everything the message service can be told at start. Each flag
@@ -32,50 +31,23 @@ type config struct {
 // through getenv.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var cfg config
-	fs := flag.NewFlagSet("rpc-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	str := func(p *string, name, env, def, usage string) {
-		if v := getenv(env); v != "" {
-			def = v
-		}
-		fs.StringVar(p, name, def, usage+" ($"+env+")")
-	}
-	num := func(p *int, name, env string, def int, usage string) {
-		if v, err := strconv.Atoi(getenv(env)); err == nil {
-			def = v
-		}
-		fs.IntVar(p, name, def, usage+" ($"+env+")")
-	}
-	dur := func(p *time.Duration, name, env string, def time.Duration, usage string) {
-		if v, err := time.ParseDuration(getenv(env)); err == nil {
-			def = v
-		}
-		fs.DurationVar(p, name, def, usage+" ($"+env+")")
-	}
-	var level, etcd string
-	str(&cfg.RPCAddr, "rpc-addr", "PIGEONHOLE_RPC_ADDR", ":8888", "address to serve Kitex RPC on")
-	str(&cfg.AdvertiseAddr, "advertise-addr", "PIGEONHOLE_ADVERTISE_ADDR", "", "address to register in discovery when it differs from --rpc-addr")
-	str(&cfg.MySQL, "mysql", "PIGEONHOLE_MYSQL", "", "MySQL DSN (go-sql-driver format); empty means the embedded store")
-	str(&cfg.DataDir, "data-dir", "PIGEONHOLE_DATA_DIR", "./data", "directory of the embedded store")
-	num(&cfg.MaxTextBytes, "max-text-bytes", "PIGEONHOLE_MAX_TEXT_BYTES", 64<<10, "largest message text in bytes")
-	num(&cfg.MaxPull, "max-pull", "PIGEONHOLE_MAX_PULL", 100, "largest page a pull returns")
-	num(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", 4, "concurrent group-commit transactions (MySQL)")
-	str(&level, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
-	str(&etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
-	dur(&cfg.LeaseTTL, "lease-ttl", "PIGEONHOLE_LEASE_TTL", 5*time.Second, "etcd lease TTL: how soon a dead replica's registration expires")
-	dur(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
-	str(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9090", "address of /metrics, /healthz and /readyz; empty: off")
-	dur(&cfg.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
+	fs := envflag.New("rpc-server", getenv, stderr)
+	fs.String(&cfg.RPCAddr, "rpc-addr", "PIGEONHOLE_RPC_ADDR", ":8888", "address to serve Kitex RPC on")
+	fs.String(&cfg.AdvertiseAddr, "advertise-addr", "PIGEONHOLE_ADVERTISE_ADDR", "", "address to register in discovery when it differs from --rpc-addr")
+	fs.String(&cfg.MySQL, "mysql", "PIGEONHOLE_MYSQL", "", "MySQL DSN (go-sql-driver format); empty means the embedded store")
+	fs.String(&cfg.DataDir, "data-dir", "PIGEONHOLE_DATA_DIR", "./data", "directory of the embedded store")
+	fs.Int(&cfg.MaxTextBytes, "max-text-bytes", "PIGEONHOLE_MAX_TEXT_BYTES", 64<<10, "largest message text in bytes")
+	fs.Int(&cfg.MaxPull, "max-pull", "PIGEONHOLE_MAX_PULL", 100, "largest page a pull returns")
+	fs.Int(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", 4, "concurrent group-commit transactions (MySQL)")
+	fs.Text(&cfg.LogLevel, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
+	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
+	fs.Duration(&cfg.LeaseTTL, "lease-ttl", "PIGEONHOLE_LEASE_TTL", 5*time.Second, "etcd lease TTL: how soon a dead replica's registration expires")
+	fs.Duration(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
+	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9090", "address of /metrics, /healthz and /readyz; empty: off")
+	fs.Duration(&cfg.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
-		return config{}, fmt.Errorf("--log-level: %w", err)
-	}
-	cfg.Etcd = splitList(etcd)
 	if cfg.LeaseTTL < time.Second {
 		return config{}, fmt.Errorf("--lease-ttl must be at least 1s")
 	}
@@ -97,15 +69,4 @@ func (c config) logAttrs(redact func(string) string) []any {
 		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(), "etcd", c.Etcd,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
 	}
-}
-
-// splitList splits a comma-separated list, dropping empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
 }

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+)
+
+// TestConfigNames pins the flag and variable names scripts depend on.
+func TestConfigNames(t *testing.T) {
+	env := map[string]string{"PIGEONHOLE_MYSQL": "u:p@tcp(db:3306)/x", "PIGEONHOLE_ETCD": "e1:2379,e2:2379"}
+	cfg, err := parseConfig([]string{"--rpc-addr", "127.0.0.1:9", "--data-dir", "/d", "--lease-ttl", "3s"},
+		func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RPCAddr != "127.0.0.1:9" || cfg.DataDir != "/d" || cfg.MySQL != env["PIGEONHOLE_MYSQL"] ||
+		!slices.Equal(cfg.Etcd, []string{"e1:2379", "e2:2379"}) || cfg.LeaseTTL != 3*time.Second {
+		t.Fatalf("got %+v", cfg)
+	}
+	def, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil || def.RPCAddr != ":8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != ":9090" {
+		t.Fatalf("defaults: got %+v, %v", def, err)
+	}
+	if _, err := parseConfig([]string{"--lease-ttl", "10ms"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Fatal("a lease TTL under a second was accepted")
+	}
+}
+
+func TestLoggedConfigMasksThePassword(t *testing.T) {
+	cfg := config{MySQL: "user:hunter2@tcp(db:3306)/x"}
+	for _, v := range cfg.logAttrs(mysql.RedactDSN) {
+		if s, ok := v.(string); ok && strings.Contains(s, "hunter2") {
+			t.Fatalf("password logged in %q", s)
+		}
+	}
+	if got := mysql.RedactDSN(cfg.MySQL); !strings.Contains(got, "user:xxxxx@tcp(db:3306)/x") {
+		t.Fatalf("redacted DSN %q", got)
+	}
+}
