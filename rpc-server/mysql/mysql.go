@@ -67,7 +67,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 	if opts.Lanes <= 0 {
 		opts.Lanes = 4
 	}
-	return sqlstore.New(db, db, d, opts.Options), nil
+	s, err := sqlstore.New(db, db, d, opts.Options)
+	if err != nil {
+		db.Close()
+		return nil, d.TranslateError(err)
+	}
+	return s, nil
 }
 
 func dialect() sqlstore.Dialect {

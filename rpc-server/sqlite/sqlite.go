@@ -62,7 +62,13 @@ func Open(ctx context.Context, dir string, opts sqlstore.Options) (*sqlstore.Sto
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	opts.Lanes = 1
-	return sqlstore.New(write, read, d, opts), nil
+	s, err := sqlstore.New(write, read, d, opts)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 func dsn(path string, extra string) string {

@@ -71,7 +71,7 @@ type Store struct {
 	read    *sql.DB
 	dialect Dialect
 	opts    Options
-	rangeQ  [2]string // forward, reverse
+	rangeQ  [2]*sql.Stmt // forward, reverse
 	commit  *groupCommit
 	closed  atomic.Bool
 }
@@ -80,14 +80,24 @@ var _ pigeonhole.Store = (*Store)(nil)
 
 // New returns a store over migrated pools. It takes ownership of both pools
 // and closes them on Close.
-func New(write, read *sql.DB, dialect Dialect, opts Options) *Store {
+func New(write, read *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 	s := &Store{write: write, read: read, dialect: dialect, opts: opts.withDefaults()}
 	// The primary key (chat, send_time) makes both a range scan whose cost
-	// depends on the page size only: no OFFSET, no sort, no count.
-	s.rangeQ[0] = "SELECT send_time, sender, text, client_msg_id FROM chat_messages WHERE chat = ? AND send_time >= ? ORDER BY send_time ASC LIMIT ?"
-	s.rangeQ[1] = "SELECT send_time, sender, text, client_msg_id FROM chat_messages WHERE chat = ? AND send_time <= ? ORDER BY send_time DESC LIMIT ?"
+	// depends on the page size only: no OFFSET, no sort, no count. They are
+	// prepared once (per connection, by database/sql): a page read is then
+	// one round trip that the server does not parse again.
+	for i, q := range []string{
+		"SELECT send_time, sender, text, client_msg_id FROM chat_messages WHERE chat = ? AND send_time >= ? ORDER BY send_time ASC LIMIT ?",
+		"SELECT send_time, sender, text, client_msg_id FROM chat_messages WHERE chat = ? AND send_time <= ? ORDER BY send_time DESC LIMIT ?",
+	} {
+		stmt, err := read.Prepare(q)
+		if err != nil {
+			return nil, fmt.Errorf("%s: prepare: %w", dialect.Name, err)
+		}
+		s.rangeQ[i] = stmt
+	}
 	s.commit = newGroupCommit(s.opts, s.appendBatch)
-	return s
+	return s, nil
 }
 
 // Append implements pigeonhole.Store through the group commit: it returns
@@ -108,11 +118,11 @@ func (s *Store) Range(ctx context.Context, q pigeonhole.Range) ([]pigeonhole.Mes
 }
 
 func (s *Store) rangeRows(ctx context.Context, q pigeonhole.Range) ([]pigeonhole.Message, error) {
-	query := s.rangeQ[0]
+	stmt := s.rangeQ[0]
 	if q.Reverse {
-		query = s.rangeQ[1]
+		stmt = s.rangeQ[1]
 	}
-	rows, err := s.read.QueryContext(ctx, query, q.Chat.String(), q.From, q.Limit)
+	rows, err := stmt.QueryContext(ctx, q.Chat.String(), q.From, q.Limit)
 	if err != nil {
 		return nil, s.translate(ctx, err)
 	}
@@ -159,7 +169,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.commit.close()
-	err := s.write.Close()
+	err := errors.Join(s.rangeQ[0].Close(), s.rangeQ[1].Close(), s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}
