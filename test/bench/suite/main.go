@@ -92,7 +92,8 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 		if err != nil {
 			return err
 		}
-		doc.Outcomes = append(doc.Outcomes, outcomes...)
+		doc.Outcomes = append(doc.Outcomes, outcomes.runs...)
+		doc.Memory = append(doc.Memory, outcomes.memory...)
 	}
 	doc.Elapsed = time.Since(doc.Started)
 	doc.LoadEnd = loadAverage()
@@ -114,30 +115,63 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	return nil
 }
 
+// measured is what one store's stack yielded: the benchmarks' runs and the
+// servers' peak memory.
+type measured struct {
+	runs   []outcome
+	memory []peakRSS
+}
+
 // measureStore starts a stack on store and runs every benchmark on it.
-func measureStore(ctx context.Context, cfg config, bins harness.Binaries, store, dir string, log io.Writer) (_ []outcome, err error) {
+func measureStore(ctx context.Context, cfg config, bins harness.Binaries, store, dir string, log io.Writer) (_ measured, err error) {
 	fmt.Fprintf(log, "suite: starting the %s store stack\n", store)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return measured{}, err
 	}
 	s, err := startStack(ctx, bins, store, dir)
 	if err != nil {
-		return nil, err
+		return measured{}, err
 	}
 	defer func() {
 		if stopErr := s.stop(); stopErr != nil && err == nil {
 			err = fmt.Errorf("stopping the %s stack: %w", store, stopErr)
 		}
 	}()
-	var outcomes []outcome
+	var m measured
 	for _, b := range plan(s.url, cfg.duration, cfg.warmup) {
 		o, err := runBenchmark(ctx, store, b, cfg.runs, log)
 		if err != nil {
-			return nil, err
+			return measured{}, err
 		}
-		outcomes = append(outcomes, o)
+		m.runs = append(m.runs, o)
 	}
-	return outcomes, nil
+	for _, p := range []*harness.Process{s.rpc, s.gateway} {
+		m.memory = append(m.memory, peakRSS{store: store, process: p.Name(), mib: vmHWM(p.PID())})
+	}
+	return m, nil
+}
+
+// peakRSS is a server process's peak resident memory over the suite.
+type peakRSS struct {
+	store, process string
+	mib            float64 // -1 when unknown
+}
+
+// vmHWM reads a process's peak resident set size (VmHWM) from /proc.
+func vmHWM(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kib float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kib); err == nil {
+				return kib / 1024
+			}
+		}
+	}
+	return -1
 }
 
 // writeOutputs writes the markdown, the plots and the raw figures.

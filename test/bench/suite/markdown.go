@@ -24,9 +24,10 @@ type document struct {
 	Warmup    time.Duration
 	Outcomes  []outcome
 	Skipped   []string // stores that could not run, with why
-	PlotsFile string   // the HTML page, relative to the document
-	LoadStart string   // /proc/loadavg when the suite started
-	LoadEnd   string   // and when it ended
+	Memory    []peakRSS
+	PlotsFile string // the HTML page, relative to the document
+	LoadStart string // /proc/loadavg when the suite started
+	LoadEnd   string // and when it ended
 }
 
 // writeMarkdown writes the document: method, machine, figures.
@@ -40,6 +41,13 @@ func writeMarkdown(w io.Writer, d document) error {
 	writeMachine(&b, d)
 	for _, store := range storesOf(d.Outcomes) {
 		writeStore(&b, store, d.Outcomes)
+	}
+	if len(d.Memory) > 0 {
+		fmt.Fprintf(&b, "\n## Peak memory\n\nPeak resident set size (VmHWM) of each server over the whole suite, c=2000 included (target ≤ 200 MB):\n\n")
+		fmt.Fprintf(&b, "| store | process | peak RSS (MiB) |\n|---|---|--:|\n")
+		for _, m := range d.Memory {
+			fmt.Fprintf(&b, "| %s | %s | %.0f |\n", m.store, m.process, m.mib)
+		}
 	}
 	for _, s := range d.Skipped {
 		fmt.Fprintf(&b, "\nNot measured: %s\n", s)
