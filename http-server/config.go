@@ -20,6 +20,7 @@ type config struct {
 	MaxBodyBytes   int
 	ExitWait       time.Duration
 	LogLevel       slog.Level
+	MemoryLimitMiB int
 }
 
 // parseConfig reads args (without the program name) and the environment
@@ -35,6 +36,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.MaxBodyBytes, "max-body-bytes", "PIGEONHOLE_MAX_BODY_BYTES", 1<<20, "largest request body")
 	fs.Duration(&cfg.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
 	fs.Text(&cfg.LogLevel, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
+	fs.Int(&cfg.MemoryLimitMiB, "memory-limit-mib", "PIGEONHOLE_MEMORY_LIMIT_MIB", 150,
+		"soft memory limit for the Go runtime in MiB (GC works harder near it); 0: none; GOMEMLIMIT, if set, wins")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -49,6 +52,6 @@ func (c config) logAttrs() []any {
 	return []any{
 		"http_addr", c.HTTPAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
-		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(),
+		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(), "memory_limit_mib", c.MemoryLimitMiB,
 	}
 }

@@ -12,19 +12,20 @@ import (
 // config is everything the message service can be told at start. Each flag
 // has an environment variable; the flag wins.
 type config struct {
-	RPCAddr       string
-	AdvertiseAddr string
-	MySQL         string // secret: logged redacted
-	DataDir       string
-	MaxTextBytes  int
-	MaxPull       int
-	CommitLanes   int
-	ExitWait      time.Duration
-	LogLevel      slog.Level
-	Etcd          []string
-	LeaseTTL      time.Duration
-	Drain         time.Duration
-	MetricsAddr   string
+	RPCAddr        string
+	AdvertiseAddr  string
+	MySQL          string // secret: logged redacted
+	DataDir        string
+	MaxTextBytes   int
+	MaxPull        int
+	CommitLanes    int
+	ExitWait       time.Duration
+	LogLevel       slog.Level
+	MemoryLimitMiB int
+	Etcd           []string
+	LeaseTTL       time.Duration
+	Drain          time.Duration
+	MetricsAddr    string
 }
 
 // parseConfig reads args (without the program name) and the environment
@@ -45,6 +46,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Duration(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
 	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9090", "address of /metrics, /healthz and /readyz; empty: off")
 	fs.Duration(&cfg.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.Int(&cfg.MemoryLimitMiB, "memory-limit-mib", "PIGEONHOLE_MEMORY_LIMIT_MIB", 150,
+		"soft memory limit for the Go runtime in MiB (GC works harder near it); 0: none; GOMEMLIMIT, if set, wins")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -66,7 +69,7 @@ func (c config) logAttrs(redact func(string) string) []any {
 	return []any{
 		"rpc_addr", c.RPCAddr, "advertise_addr", c.AdvertiseAddr, "store", store,
 		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "commit_lanes", c.CommitLanes,
-		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(), "etcd", c.Etcd,
+		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(), "memory_limit_mib", c.MemoryLimitMiB, "etcd", c.Etcd,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
 	}
 }
