@@ -22,7 +22,7 @@ func TestMetrics(t *testing.T) {
 	if got := w.Code; got != 200 {
 		t.Fatalf("GET /metrics: status %d", got)
 	}
-	body := string(w.Body.Bytes())
+	body := w.Body.String()
 	for _, want := range []string{
 		`pigeonhole_http_requests_total{code="ok",method="POST",route="/api/send",status="200"} 1`,
 		`pigeonhole_http_requests_total{code="invalid_argument",method="POST",route="/api/send",status="400"} 1`,

@@ -78,9 +78,6 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name: "mysql",
-		// Every connection is READ COMMITTED (see readCommitted), so
-		// BEGIN costs no extra round trip to set it.
-		WriteIsolation: sql.LevelDefault,
 		// ON DUPLICATE KEY UPDATE takes each row's exclusive lock at once,
 		// by primary key (INSERT IGNORE would take a shared one and
 		// deadlock on upgrade; SELECT ... IN (...) FOR UPDATE may scan and

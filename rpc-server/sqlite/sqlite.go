@@ -83,8 +83,7 @@ func dsn(path string, extra string) string {
 
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name:           "sqlite",
-		WriteIsolation: sql.LevelDefault,
+		Name: "sqlite",
 		EnsureChats: func(n int) string {
 			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, 0), ", n), ", ") +
 				" ON CONFLICT (chat) DO NOTHING"

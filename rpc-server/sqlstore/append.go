@@ -22,8 +22,11 @@ const maxTxAttempts = 3
 // each message is tried alone, so one bad message cannot fail its batch.
 func (s *Store) appendBatch(msgs []pigeonhole.Message) ([]pigeonhole.Message, error) {
 	stored, err := s.appendWithRetry(msgs)
-	if err == nil || len(msgs) == 1 || pigeonhole.ErrorCode(err) == pigeonhole.CodeUnavailable {
+	switch {
+	case err == nil || len(msgs) == 1:
 		return stored, err
+	case pigeonhole.ErrorCode(err) == pigeonhole.CodeUnavailable, pigeonhole.ErrorCode(err) == pigeonhole.CodeDeadlineExceeded:
+		return nil, err // the database's trouble, not a message's: one at a time would not help
 	}
 	out := make([]pigeonhole.Message, len(msgs))
 	for i := range msgs {
@@ -64,7 +67,9 @@ func (s *Store) appendWithRetry(msgs []pigeonhole.Message) ([]pigeonhole.Message
 func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
 	defer cancel()
-	tx, err := s.write.BeginTx(ctx, &sql.TxOptions{Isolation: s.dialect.WriteIsolation})
+	// The isolation level is the connection's own: SQLite serialises
+	// writers, and the MySQL dialect opens READ COMMITTED sessions.
+	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}

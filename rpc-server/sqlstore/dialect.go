@@ -11,8 +11,6 @@ import (
 type Dialect struct {
 	// Name names the engine in logs and errors.
 	Name string
-	// WriteIsolation is the isolation level of append transactions.
-	WriteIsolation sql.IsolationLevel
 	// EnsureChats returns a statement that creates the chats rows for n
 	// chat ids (one placeholder each, in the order given) with
 	// last_send_time 0 unless they exist, and locks each of them, by
