@@ -182,3 +182,43 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 		t.Fatalf("open against a closed port: got %q (%v), want %q", got, err, want)
 	}
 }
+
+// TestOneBadMessageDoesNotFailItsBatch appends many messages at once, one
+// of which the database rejects (a sender longer than its column: only
+// possible by going around the service's validation). Whether or not they
+// share a transaction, the good ones must be stored and the bad one fail.
+func TestOneBadMessageDoesNotFailItsBatch(t *testing.T) {
+	s := MustOpen(t, mysqltest.NewDSN(t), nil)
+	defer s.Close()
+	chat, err := pigeonhole.ParseChatID("a:b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const good = 40
+	errs := make([]error, good+1)
+	var wg sync.WaitGroup
+	for i := 0; i <= good; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := pigeonhole.Message{Chat: chat, Sender: "a", Text: fmt.Sprint(i)}
+			if i == good {
+				m.Sender = strings.Repeat("x", 100)
+			}
+			_, errs[i] = s.Append(context.Background(), m)
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < good; i++ {
+		if errs[i] != nil {
+			t.Fatalf("good message %d failed: %v", i, errs[i])
+		}
+	}
+	if errs[good] == nil {
+		t.Fatal("the bad message was stored")
+	}
+	rows, err := s.Range(context.Background(), pigeonhole.Range{Chat: chat, Limit: 100})
+	if err != nil || len(rows) != good {
+		t.Fatalf("stored %d messages (%v), want %d", len(rows), err, good)
+	}
+}

@@ -17,26 +17,33 @@ const txTimeout = 10 * time.Second
 // transient conflict (deadlock, lock wait timeout, busy).
 const maxTxAttempts = 3
 
-// appendBatch stores msgs in one transaction and returns them as stored,
-// in order. If the batch fails for a reason other than a transient conflict,
-// each message is tried alone, so one bad message cannot fail its batch.
-func (s *Store) appendBatch(msgs []pigeonhole.Message) ([]pigeonhole.Message, error) {
+// appendBatch stores msgs in one transaction and returns each one's
+// outcome, in order. If the batch fails for a reason that may belong to one
+// message (not the database's unavailability or a timeout), each message is
+// tried alone, so one bad message cannot fail its neighbours.
+func (s *Store) appendBatch(msgs []pigeonhole.Message) []appendResult {
+	out := make([]appendResult, len(msgs))
 	stored, err := s.appendWithRetry(msgs)
+	code := pigeonhole.ErrorCode(err)
 	switch {
-	case err == nil || len(msgs) == 1:
-		return stored, err
-	case pigeonhole.ErrorCode(err) == pigeonhole.CodeUnavailable, pigeonhole.ErrorCode(err) == pigeonhole.CodeDeadlineExceeded:
-		return nil, err // the database's trouble, not a message's: one at a time would not help
-	}
-	out := make([]pigeonhole.Message, len(msgs))
-	for i := range msgs {
-		one, err := s.appendWithRetry(msgs[i : i+1])
-		if err != nil {
-			return nil, err
+	case err == nil:
+		for i := range out {
+			out[i].msg = stored[i]
 		}
-		out[i] = one[0]
+	case len(msgs) == 1 || code == pigeonhole.CodeUnavailable || code == pigeonhole.CodeDeadlineExceeded:
+		for i := range out {
+			out[i].err = err
+		}
+	default:
+		for i := range msgs {
+			if one, err := s.appendWithRetry(msgs[i : i+1]); err != nil {
+				out[i].err = err
+			} else {
+				out[i].msg = one[0]
+			}
+		}
 	}
-	return out, nil
+	return out
 }
 
 func (s *Store) appendWithRetry(msgs []pigeonhole.Message) ([]pigeonhole.Message, error) {

@@ -18,7 +18,7 @@ type groupCommit struct {
 	lanes    []chan *appendRequest
 	seed     maphash.Seed
 	maxBatch int
-	run      func([]pigeonhole.Message) ([]pigeonhole.Message, error)
+	run      func([]pigeonhole.Message) []appendResult
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	once     sync.Once
@@ -37,7 +37,7 @@ type appendResult struct {
 
 var errClosed = pigeonhole.Errorf(pigeonhole.CodeUnavailable, "the message store is shutting down")
 
-func newGroupCommit(opts Options, run func([]pigeonhole.Message) ([]pigeonhole.Message, error)) *groupCommit {
+func newGroupCommit(opts Options, run func([]pigeonhole.Message) []appendResult) *groupCommit {
 	g := &groupCommit{
 		lanes:    make([]chan *appendRequest, opts.Lanes),
 		seed:     maphash.MakeSeed(),
@@ -112,13 +112,9 @@ func (g *groupCommit) serve(lane chan *appendRequest) {
 		if len(live) == 0 {
 			continue
 		}
-		stored, err := g.run(msgs)
+		results := g.run(msgs)
 		for i, req := range live {
-			if err != nil {
-				req.done <- appendResult{err: err}
-			} else {
-				req.done <- appendResult{msg: stored[i]}
-			}
+			req.done <- results[i]
 		}
 	}
 }
