@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 )
 
 // config is everything the gateway can be told at start. Each flag has an
@@ -18,9 +18,7 @@ type config struct {
 	RPCTimeout     time.Duration
 	RequestTimeout time.Duration
 	MaxBodyBytes   int
-	ExitWait       time.Duration
-	LogLevel       slog.Level
-	MemoryLimitMiB int
+	program.Settings
 }
 
 // parseConfig reads args (without the program name) and the environment
@@ -34,10 +32,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Duration(&cfg.RPCTimeout, "rpc-timeout", "PIGEONHOLE_RPC_TIMEOUT", 3*time.Second, "timeout of one RPC attempt to the message service")
 	fs.Duration(&cfg.RequestTimeout, "request-timeout", "PIGEONHOLE_REQUEST_TIMEOUT", 5*time.Second, "deadline of one HTTP request")
 	fs.Int(&cfg.MaxBodyBytes, "max-body-bytes", "PIGEONHOLE_MAX_BODY_BYTES", 1<<20, "largest request body")
-	fs.Duration(&cfg.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
-	fs.Text(&cfg.LogLevel, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
-	fs.Int(&cfg.MemoryLimitMiB, "memory-limit-mib", "PIGEONHOLE_MEMORY_LIMIT_MIB", 150,
-		"soft memory limit for the Go runtime in MiB (GC works harder near it); 0: none; GOMEMLIMIT, if set, wins")
+	cfg.Settings.Define(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -49,9 +44,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 
 // logAttrs is the config as logged at start (it holds no secrets).
 func (c config) logAttrs() []any {
-	return []any{
+	return append([]any{
 		"http_addr", c.HTTPAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
-		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(), "memory_limit_mib", c.MemoryLimitMiB,
-	}
+	}, c.Settings.LogAttrs()...)
 }

@@ -6,35 +6,19 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"runtime/debug"
-	"syscall"
 
 	"github.com/cloudwego/hertz/pkg/app/server"
 	etcdregistry "github.com/kitex-contrib/registry-etcd"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "http-server:", err)
-		os.Exit(1)
-	}
-}
+func main() { program.Main("http-server", run) }
 
 // run serves until ctx ends (SIGINT/SIGTERM), then shuts down gracefully,
 // letting in-flight requests finish.
@@ -43,12 +27,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	// A soft limit keeps the heap (and so RSS) bounded under thousands of
-	// connections, at a few percent of throughput.
-	if cfg.MemoryLimitMiB > 0 && getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
-	}
+	log := cfg.Start(getenv, stderr)
 	log.Info("starting", cfg.logAttrs()...)
 
 	metrics := gateway.NewMetrics()

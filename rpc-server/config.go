@@ -3,29 +3,27 @@ package main
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 )
 
 // config is everything the message service can be told at start. Each flag
 // has an environment variable; the flag wins.
 type config struct {
-	RPCAddr        string
-	AdvertiseAddr  string
-	MySQL          string // secret: logged redacted
-	DataDir        string
-	MaxTextBytes   int
-	MaxPull        int
-	CommitLanes    int
-	ExitWait       time.Duration
-	LogLevel       slog.Level
-	MemoryLimitMiB int
-	Etcd           []string
-	LeaseTTL       time.Duration
-	Drain          time.Duration
-	MetricsAddr    string
+	RPCAddr       string
+	AdvertiseAddr string
+	MySQL         string // secret: logged redacted
+	DataDir       string
+	MaxTextBytes  int
+	MaxPull       int
+	CommitLanes   int
+	program.Settings
+	Etcd        []string
+	LeaseTTL    time.Duration
+	Drain       time.Duration
+	MetricsAddr string
 }
 
 // parseConfig reads args (without the program name) and the environment
@@ -40,14 +38,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.MaxTextBytes, "max-text-bytes", "PIGEONHOLE_MAX_TEXT_BYTES", 64<<10, "largest message text in bytes")
 	fs.Int(&cfg.MaxPull, "max-pull", "PIGEONHOLE_MAX_PULL", 100, "largest page a pull returns")
 	fs.Int(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", 4, "concurrent group-commit transactions (MySQL)")
-	fs.Text(&cfg.LogLevel, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
 	fs.Duration(&cfg.LeaseTTL, "lease-ttl", "PIGEONHOLE_LEASE_TTL", 5*time.Second, "etcd lease TTL: how soon a dead replica's registration expires")
 	fs.Duration(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
 	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9090", "address of /metrics, /healthz and /readyz; empty: off")
-	fs.Duration(&cfg.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
-	fs.Int(&cfg.MemoryLimitMiB, "memory-limit-mib", "PIGEONHOLE_MEMORY_LIMIT_MIB", 150,
-		"soft memory limit for the Go runtime in MiB (GC works harder near it); 0: none; GOMEMLIMIT, if set, wins")
+	cfg.Settings.Define(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -66,10 +61,9 @@ func (c config) logAttrs(redact func(string) string) []any {
 	if c.MySQL != "" {
 		store = "mysql " + redact(c.MySQL)
 	}
-	return []any{
+	return append([]any{
 		"rpc_addr", c.RPCAddr, "advertise_addr", c.AdvertiseAddr, "store", store,
-		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "commit_lanes", c.CommitLanes,
-		"exit_wait", c.ExitWait, "log_level", c.LogLevel.String(), "memory_limit_mib", c.MemoryLimitMiB, "etcd", c.Etcd,
+		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "commit_lanes", c.CommitLanes, "etcd", c.Etcd,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
-	}
+	}, c.Settings.LogAttrs()...)
 }

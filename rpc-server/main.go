@@ -6,16 +6,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"runtime/debug"
-	"strconv"
-	"syscall"
 
 	"github.com/cloudwego/kitex/server"
 
@@ -24,21 +18,12 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "rpc-server:", err)
-		os.Exit(1)
-	}
-}
+func main() { program.Main("rpc-server", run) }
 
 // run starts the service and blocks until ctx ends (SIGINT/SIGTERM), then
 // shuts down gracefully: deregister, drain, finish in-flight requests,
@@ -48,12 +33,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	// A soft limit keeps the heap (and so RSS) bounded under thousands of
-	// connections, at a few percent of throughput.
-	if cfg.MemoryLimitMiB > 0 && getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
-	}
+	log := cfg.Start(getenv, stderr)
 	log.Info("starting", cfg.logAttrs(mysql.RedactDSN)...)
 
 	metrics := ops.NewMetrics()
@@ -112,14 +92,11 @@ func registration(cfg config, log *slog.Logger) ([]server.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	// registry-etcd takes its lease TTL from the environment only.
-	if err := os.Setenv(etcd.LeaseTTLEnv, strconv.Itoa(int(cfg.LeaseTTL.Seconds()))); err != nil {
-		return nil, err
-	}
 	return etcd.Registration(etcd.Config{
 		Endpoints:   cfg.Etcd,
 		ServiceName: kitexrpc.ServiceName,
 		Advertise:   advertise,
+		LeaseTTL:    cfg.LeaseTTL,
 		Drain:       cfg.Drain,
 		Logger:      log,
 	})

@@ -1,0 +1,50 @@
+package program_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"math"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
+)
+
+func TestSettings(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+
+	env := map[string]string{"PIGEONHOLE_LOG_LEVEL": "warn", "PIGEONHOLE_MEMORY_LIMIT_MIB": "64"}
+	getenv := func(k string) string { return env[k] }
+	var s program.Settings
+	fs := envflag.New("test", getenv, io.Discard)
+	s.Define(fs)
+	if err := fs.Parse([]string{"--exit-wait", "2s"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.LogLevel != slog.LevelWarn || s.MemoryLimitMiB != 64 || s.ExitWait != 2*time.Second {
+		t.Fatalf("got %+v", s)
+	}
+	var out bytes.Buffer
+	log := s.Start(getenv, &out)
+	if got := debug.SetMemoryLimit(-1); got != 64<<20 {
+		t.Fatalf("memory limit: got %d, want %d", got, 64<<20)
+	}
+	log.Info("hidden")
+	log.Warn("shown")
+	if strings.Contains(out.String(), "hidden") || !strings.Contains(out.String(), `"msg":"shown"`) {
+		t.Fatalf("log: %s", out.String())
+	}
+
+	// GOMEMLIMIT, set by the operator, wins over the flag.
+	debug.SetMemoryLimit(math.MaxInt64)
+	env["GOMEMLIMIT"] = "1GiB"
+	s.Start(getenv, io.Discard)
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Fatalf("memory limit with GOMEMLIMIT set: got %d, want it untouched", got)
+	}
+}
