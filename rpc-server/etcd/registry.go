@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/cloudwego/kitex/pkg/registry"
@@ -16,10 +18,9 @@ import (
 	"github.com/kitex-contrib/registry-etcd/retry"
 )
 
-// LeaseTTLEnv is the variable registry-etcd reads its lease TTL (seconds)
-// from; it has no option for it. Mains set it from their configuration
-// before calling Registration.
-const LeaseTTLEnv = "KITEX_ETCD_REGISTRY_LEASE_TTL"
+// leaseTTLEnv is the variable registry-etcd reads its lease TTL (whole
+// seconds) from when a registry is made; it has no option for it.
+const leaseTTLEnv = "KITEX_ETCD_REGISTRY_LEASE_TTL"
 
 // Config says where and how to register.
 type Config struct {
@@ -29,6 +30,9 @@ type Config struct {
 	ServiceName string
 	// Advertise is the address registered for this replica.
 	Advertise net.Addr
+	// LeaseTTL is how long the registration outlives a replica that dies
+	// without deregistering (at least a second).
+	LeaseTTL time.Duration
 	// Drain is how long a deregistered replica keeps serving before it
 	// stops accepting: long enough for every gateway's resolver to notice
 	// (Kitex refreshes every 5 s), so no request is sent to a closed port.
@@ -41,6 +45,9 @@ type Config struct {
 // when it starts serving and, on shutdown, deregister it and wait Drain
 // before the server stops accepting requests.
 func Registration(cfg Config) ([]server.Option, error) {
+	if err := os.Setenv(leaseTTLEnv, strconv.Itoa(max(1, int(cfg.LeaseTTL.Seconds())))); err != nil {
+		return nil, fmt.Errorf("etcd: %w", err)
+	}
 	// Re-register forever (the library's default gives up after 5 failed
 	// checks, which an etcd outage of a minute would exhaust), checking
 	// every 5 s that the key is still there.
