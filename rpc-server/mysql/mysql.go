@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -82,15 +81,9 @@ func dialect() sqlstore.Dialect {
 		// by primary key (INSERT IGNORE would take a shared one and
 		// deadlock on upgrade; SELECT ... IN (...) FOR UPDATE may scan and
 		// wait on other chats' rows).
-		EnsureChats: func(n int) string {
-			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, 0), ", n), ", ") +
-				" ON DUPLICATE KEY UPDATE last_send_time = last_send_time"
-		},
-		SetLastSendTimes: func(n int) string {
-			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") +
-				" ON DUPLICATE KEY UPDATE last_send_time = VALUES(last_send_time)"
-		},
-		TranslateError: translateError,
+		KeepExisting:    "ON DUPLICATE KEY UPDATE last_send_time = last_send_time",
+		ReplaceExisting: "ON DUPLICATE KEY UPDATE last_send_time = VALUES(last_send_time)",
+		TranslateError:  translateError,
 		Retryable: func(err error) bool {
 			var e *mysql.MySQLError
 			return errors.As(err, &e) && (e.Number == errDeadlock || e.Number == errLockWaitTimeout)

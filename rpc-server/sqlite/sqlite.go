@@ -83,16 +83,10 @@ func dsn(path string, extra string) string {
 
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name: "sqlite",
-		EnsureChats: func(n int) string {
-			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, 0), ", n), ", ") +
-				" ON CONFLICT (chat) DO NOTHING"
-		},
-		SetLastSendTimes: func(n int) string {
-			return "INSERT INTO chats (chat, last_send_time) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") +
-				" ON CONFLICT (chat) DO UPDATE SET last_send_time = excluded.last_send_time"
-		},
-		TranslateError: translateError,
+		Name:            "sqlite",
+		KeepExisting:    "ON CONFLICT (chat) DO NOTHING",
+		ReplaceExisting: "ON CONFLICT (chat) DO UPDATE SET last_send_time = excluded.last_send_time",
+		TranslateError:  translateError,
 		Retryable: func(err error) bool {
 			code, ok := errorCode(err)
 			return ok && (code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED)

@@ -13,6 +13,9 @@ import (
 // txTimeout bounds one append transaction, whoever is waiting for it.
 const txTimeout = 10 * time.Second
 
+// upsertChats starts the statements that create or update chats rows.
+const upsertChats = "INSERT INTO chats (chat, last_send_time) VALUES "
+
 // maxTxAttempts is how often a batch is tried when the engine reports a
 // transient conflict (deadlock, lock wait timeout, busy).
 const maxTxAttempts = 3
@@ -96,7 +99,8 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message
 	for i, c := range chats {
 		chatArgs[i] = c
 	}
-	if _, err := tx.ExecContext(ctx, s.dialect.EnsureChats(len(chats)), chatArgs...); err != nil {
+	ensure := upsertChats + repeatJoin("(?, 0)", len(chats)) + " " + s.dialect.KeepExisting
+	if _, err := tx.ExecContext(ctx, ensure, chatArgs...); err != nil {
 		return nil, err
 	}
 	last, err := s.lastSendTimes(ctx, tx, chatArgs)
@@ -148,7 +152,7 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message
 }
 
 func (s *Store) lastSendTimes(ctx context.Context, tx *sql.Tx, chats []any) (map[string]int64, error) {
-	// The rows are locked already (EnsureChats), so a plain read sees
+	// The rows are locked already (KeepExisting), so a plain read sees
 	// the newest committed values.
 	query := "SELECT chat, last_send_time FROM chats WHERE chat IN (" + repeatJoin("?", len(chats)) + ")"
 	rows, err := tx.QueryContext(ctx, query, chats...)
@@ -209,7 +213,7 @@ func (s *Store) updateLastSendTimes(ctx context.Context, tx *sql.Tx, chats []str
 	for _, c := range chats {
 		args = append(args, c, last[c])
 	}
-	_, err := tx.ExecContext(ctx, s.dialect.SetLastSendTimes(len(chats)), args...)
+	_, err := tx.ExecContext(ctx, upsertChats+repeatJoin("(?, ?)", len(chats))+" "+s.dialect.ReplaceExisting, args...)
 	return err
 }
 

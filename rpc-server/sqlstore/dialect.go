@@ -11,16 +11,14 @@ import (
 type Dialect struct {
 	// Name names the engine in logs and errors.
 	Name string
-	// EnsureChats returns a statement that creates the chats rows for n
-	// chat ids (one placeholder each, in the order given) with
-	// last_send_time 0 unless they exist, and locks each of them, by
-	// primary key, until the transaction ends (where the engine locks
+	// KeepExisting ends "INSERT INTO chats (chat, last_send_time) VALUES
+	// ..." so that rows that exist stay as they are, and every row is locked
+	// by primary key until the transaction ends (where the engine locks
 	// rows; SQLite's write transaction locks the whole database).
-	EnsureChats func(n int) string
-	// SetLastSendTimes returns a statement that sets last_send_time of n
-	// existing chats rows by primary key, from (chat, last_send_time)
-	// placeholder pairs.
-	SetLastSendTimes func(n int) string
+	KeepExisting string
+	// ReplaceExisting ends the same statement so that rows that exist take
+	// the inserted last_send_time.
+	ReplaceExisting string
 	// TranslateError maps a driver error to a *pigeonhole.Error by error
 	// number, never by message. It is called once, here, for every error.
 	TranslateError func(error) error
