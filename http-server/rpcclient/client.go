@@ -61,6 +61,7 @@ type Observer interface {
 type Client struct {
 	rpc       imservice.Client
 	requestID func(context.Context) string
+	observed  bool // an Observer counts attempts
 }
 
 // New builds the client.
@@ -112,7 +113,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
-	return &Client{rpc: c, requestID: cfg.RequestID}, nil
+	return &Client{rpc: c, requestID: cfg.RequestID, observed: cfg.Observer != nil}, nil
 }
 
 // retryPolicy retries every failed call on another replica: retrying is
@@ -151,7 +152,9 @@ func attemptObserver(obs Observer) endpoint.Middleware {
 // outgoing prepares a call's context: the attempt counter and the request
 // id to forward.
 func (c *Client) outgoing(ctx context.Context) context.Context {
-	ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
+	if c.observed {
+		ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
+	}
 	if c.requestID == nil {
 		return ctx
 	}
