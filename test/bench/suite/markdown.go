@@ -76,7 +76,8 @@ func writeMethod(b *strings.Builder, d document) {
   followers tailing with next_cursor; delivery latency runs from a send's acknowledgement to
   a follower seeing the message, and every run verifies exactly-once, in-order delivery.
   reference: the original assignment's JMeter plan (20 threads × 10 sends, 10 s ramp-up),
-  reported in JMeter's Summary Report columns.
+  reported in JMeter's Summary Report columns. send c=2000 and pull c=2000 are the overload
+  runs: 2,000 concurrent connections, where the target is zero errors.
 - Reproduce one benchmark by hand with, for example,
   `+"`go run ./test/bench --scenario send --target http://127.0.0.1:8080 -c 200 --duration %v`"+`.
 
