@@ -29,6 +29,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log := cfg.Start(getenv, stderr)
 	log.Info("starting", cfg.logAttrs()...)
+	if err := cfg.ServeProfiles(ctx, log); err != nil {
+		return err
+	}
 
 	metrics := gateway.NewMetrics()
 	rpcCfg := rpcclient.Config{Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Observer: metrics}

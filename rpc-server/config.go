@@ -19,6 +19,7 @@ type config struct {
 	MaxTextBytes  int
 	MaxPull       int
 	CommitLanes   int
+	RangeCacheMiB int
 	program.Settings
 	Etcd        []string
 	LeaseTTL    time.Duration
@@ -38,6 +39,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.MaxTextBytes, "max-text-bytes", "PIGEONHOLE_MAX_TEXT_BYTES", 64<<10, "largest message text in bytes")
 	fs.Int(&cfg.MaxPull, "max-pull", "PIGEONHOLE_MAX_PULL", 100, "largest page a pull returns")
 	fs.Int(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", 4, "concurrent group-commit transactions (MySQL)")
+	fs.Int(&cfg.RangeCacheMiB, "range-cache-mib", "PIGEONHOLE_RANGE_CACHE_MIB", 32,
+		"memory for history already read, answered without the database (new messages always come from it); 0: off")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
 	fs.Duration(&cfg.LeaseTTL, "lease-ttl", "PIGEONHOLE_LEASE_TTL", 5*time.Second, "etcd lease TTL: how soon a dead replica's registration expires")
 	fs.Duration(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
@@ -48,6 +51,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.LeaseTTL < time.Second {
 		return config{}, fmt.Errorf("--lease-ttl must be at least 1s")
+	}
+	if cfg.RangeCacheMiB < 0 {
+		return config{}, fmt.Errorf("--range-cache-mib must not be negative")
 	}
 	if cfg.MaxTextBytes <= 0 || cfg.MaxPull <= 0 {
 		return config{}, fmt.Errorf("--max-text-bytes and --max-pull must be positive")
@@ -63,7 +69,8 @@ func (c config) logAttrs(redact func(string) string) []any {
 	}
 	return append([]any{
 		"rpc_addr", c.RPCAddr, "advertise_addr", c.AdvertiseAddr, "store", store,
-		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "commit_lanes", c.CommitLanes, "etcd", c.Etcd,
+		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "commit_lanes", c.CommitLanes,
+		"range_cache_mib", c.RangeCacheMiB, "etcd", c.Etcd,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
 	}, c.Settings.LogAttrs()...)
 }

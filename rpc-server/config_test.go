@@ -26,8 +26,17 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || def.RPCAddr != ":8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != ":9090" {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
-	if _, err := parseConfig([]string{"--lease-ttl", "10ms"}, func(string) string { return "" }, io.Discard); err == nil {
-		t.Fatal("a lease TTL under a second was accepted")
+	if def.RangeCacheMiB != 32 || def.PprofAddr != "" {
+		t.Fatalf("defaults: range cache %d MiB, pprof %q", def.RangeCacheMiB, def.PprofAddr)
+	}
+	off, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_RANGE_CACHE_MIB": "0"}[k] }, io.Discard)
+	if err != nil || off.RangeCacheMiB != 0 {
+		t.Fatalf("PIGEONHOLE_RANGE_CACHE_MIB=0: got %d, %v", off.RangeCacheMiB, err)
+	}
+	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}} {
+		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
+			t.Fatalf("%v was accepted", bad)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
@@ -35,6 +36,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log := cfg.Start(getenv, stderr)
 	log.Info("starting", cfg.logAttrs(mysql.RedactDSN)...)
+	if err := cfg.ServeProfiles(ctx, log); err != nil {
+		return err
+	}
 
 	metrics := ops.NewMetrics()
 	store, err := openStore(ctx, cfg, metrics)
@@ -47,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	metrics.ObservePool("write", store.Stats)
-	svc := pigeonhole.NewService(store, pigeonhole.Config{MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull})
+	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull})
 
 	var opts []server.Option
 	if len(cfg.Etcd) > 0 {
@@ -85,6 +89,14 @@ func openStore(ctx context.Context, cfg config, obs sqlstore.Observer) (*sqlstor
 		return mysql.Open(ctx, cfg.MySQL, mysql.Options{Options: opts})
 	}
 	return sqlite.Open(ctx, cfg.DataDir, opts)
+}
+
+// withCache puts the range cache in front of store when it has memory.
+func withCache(store pigeonhole.Store, cfg config, obs rangecache.Observer) pigeonhole.Store {
+	if cfg.RangeCacheMiB == 0 {
+		return store
+	}
+	return rangecache.New(store, rangecache.Config{MaxBytes: int64(cfg.RangeCacheMiB) << 20, Observer: obs})
 }
 
 func registration(cfg config, log *slog.Logger) ([]server.Option, error) {

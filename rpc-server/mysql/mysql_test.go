@@ -35,6 +35,8 @@ func newDatabase(tb testing.TB) storetest.Opener {
 
 func TestConformance(t *testing.T) { storetest.Run(t, newDatabase) }
 
+func TestConformanceCached(t *testing.T) { storetest.Run(t, storetest.Cached(newDatabase)) }
+
 func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, newDatabase) }
 
 // rawDB opens a plain connection pool on dsn for inspecting the schema.

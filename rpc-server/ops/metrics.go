@@ -21,6 +21,7 @@ type Metrics struct {
 	commitBatch   prometheus.Histogram
 	commitLatency *prometheus.HistogramVec
 	rangeLatency  *prometheus.HistogramVec
+	cacheLookups  *prometheus.CounterVec
 }
 
 // NewMetrics registers the service's metrics and the Go runtime's.
@@ -44,8 +45,11 @@ func NewMetrics() *Metrics {
 		rangeLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "pigeonhole_store_range_duration_seconds", Help: "Page read time, by result.", Buckets: buckets,
 		}, []string{"result"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pigeonhole_range_cache_lookups_total", Help: "Page reads looked up in the range cache, by result (hit: answered from memory).",
+		}, []string{"result"}),
 	}
-	m.registry.MustRegister(m.rpcRequests, m.rpcLatency, m.commitBatch, m.commitLatency, m.rangeLatency,
+	m.registry.MustRegister(m.rpcRequests, m.rpcLatency, m.commitBatch, m.commitLatency, m.rangeLatency, m.cacheLookups,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -68,6 +72,15 @@ func (m *Metrics) ObserveCommit(batch int, d time.Duration, err error) {
 // ObserveRange records one page read.
 func (m *Metrics) ObserveRange(d time.Duration, err error) {
 	m.rangeLatency.WithLabelValues(result(err)).Observe(d.Seconds())
+}
+
+// ObserveCacheLookup counts one range-cache lookup.
+func (m *Metrics) ObserveCacheLookup(hit bool) {
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	m.cacheLookups.WithLabelValues(result).Inc()
 }
 
 // ObservePool exports the statistics of a connection pool.

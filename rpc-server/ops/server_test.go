@@ -24,6 +24,9 @@ func TestServe(t *testing.T) {
 	m.ObserveRPC("Send", "", time.Millisecond)
 	m.ObserveRPC("Send", "conflict", time.Millisecond)
 	m.ObserveCommit(12, time.Millisecond, nil)
+	m.ObserveCacheLookup(true)
+	m.ObserveCacheLookup(true)
+	m.ObserveCacheLookup(false)
 	var storageDown atomic.Bool
 	ready := func(context.Context) error {
 		if storageDown.Load() {
@@ -63,6 +66,8 @@ func TestServe(t *testing.T) {
 		`pigeonhole_rpc_requests_total{code="ok",method="Send"} 1`,
 		`pigeonhole_rpc_requests_total{code="conflict",method="Send"} 1`,
 		`pigeonhole_store_commit_batch_size_sum 12`,
+		`pigeonhole_range_cache_lookups_total{result="hit"} 2`,
+		`pigeonhole_range_cache_lookups_total{result="miss"} 1`,
 	} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -39,6 +42,7 @@ type Settings struct {
 	LogLevel       slog.Level
 	MemoryLimitMiB int
 	ExitWait       time.Duration
+	PprofAddr      string
 }
 
 // Define adds the common flags to fs.
@@ -47,6 +51,35 @@ func (s *Settings) Define(fs *envflag.Set) {
 	fs.Int(&s.MemoryLimitMiB, "memory-limit-mib", "PIGEONHOLE_MEMORY_LIMIT_MIB", 150,
 		"soft memory limit for the Go runtime in MiB (GC works harder near it); 0: none; GOMEMLIMIT, if set, wins")
 	fs.Duration(&s.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.String(&s.PprofAddr, "pprof-addr", "PIGEONHOLE_PPROF_ADDR", "",
+		"address of Go's profiling endpoints (/debug/pprof/); empty: off. Never expose it publicly")
+}
+
+// ServeProfiles serves net/http/pprof's endpoints on PprofAddr until ctx
+// ends, when it is set. The handlers are mounted on a mux of their own:
+// nothing else is reachable there, and they are on no other server.
+func (s Settings) ServeProfiles(ctx context.Context, log *slog.Logger) error {
+	if s.PprofAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	go srv.Serve(ln)
+	log.Info("serving profiles", "pprof_addr", ln.Addr().String())
+	return nil
 }
 
 // Start applies the settings to the process and returns its logger (JSON
@@ -61,5 +94,5 @@ func (s Settings) Start(getenv func(string) string, stderr io.Writer) *slog.Logg
 
 // LogAttrs are the settings as logged at start.
 func (s Settings) LogAttrs() []any {
-	return []any{"log_level", s.LogLevel.String(), "memory_limit_mib", s.MemoryLimitMiB, "exit_wait", s.ExitWait}
+	return []any{"log_level", s.LogLevel.String(), "memory_limit_mib", s.MemoryLimitMiB, "exit_wait", s.ExitWait, "pprof_addr", s.PprofAddr}
 }

@@ -2,9 +2,12 @@ package program_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"math"
+	"net"
+	"net/http"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -46,5 +49,42 @@ func TestSettings(t *testing.T) {
 	s.Start(getenv, io.Discard)
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Fatalf("memory limit with GOMEMLIMIT set: got %d, want it untouched", got)
+	}
+}
+
+func TestServeProfiles(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := (program.Settings{}).ServeProfiles(t.Context(), log); err != nil {
+		t.Fatalf("off: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	if err := (program.Settings{PprofAddr: addr}).ServeProfiles(ctx, log); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("goroutine profile: %d %.100s", resp.StatusCode, body)
+	}
+	cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := http.Get("http://" + addr + "/debug/pprof/"); err != nil {
+			break // closed with its context
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("profiles still served after the context ended")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

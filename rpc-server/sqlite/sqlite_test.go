@@ -32,6 +32,8 @@ func newDatabase(tb testing.TB) storetest.Opener {
 
 func TestConformance(t *testing.T) { storetest.Run(t, newDatabase) }
 
+func TestConformanceCached(t *testing.T) { storetest.Run(t, storetest.Cached(newDatabase)) }
+
 func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, newDatabase) }
 
 func TestMigrationsRunTwiceAreANoOp(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
 )
 
 // Opener opens one more independent store instance (with its own
@@ -22,6 +23,18 @@ type Opener func(tb testing.TB, now func() time.Time) pigeonhole.Store
 // NewDatabase makes a fresh, empty database for one test and returns the
 // opener for it.
 type NewDatabase func(tb testing.TB) Opener
+
+// Cached makes the databases of newDB and wraps every store instance
+// opened on them in a range cache (package rangecache), each instance its
+// own, as each replica has: the suite must pass on that too.
+func Cached(newDB NewDatabase) NewDatabase {
+	return func(tb testing.TB) Opener {
+		open := newDB(tb)
+		return func(tb testing.TB, now func() time.Time) pigeonhole.Store {
+			return rangecache.New(open(tb, now), rangecache.Config{MaxBytes: 8 << 20})
+		}
+	}
+}
 
 // Run runs the whole suite.
 func Run(t *testing.T, newDB NewDatabase) {

@@ -1,0 +1,328 @@
+// Package rangecache answers pulls of history a replica has already read
+// from memory, without giving up any guarantee of the store below it.
+//
+// It relies on one property every pigeonhole.Store has (the conformance
+// suite checks it): within a chat, a message that commits later has the
+// larger SendTime, and it is visible only once every earlier one is.
+// Hence a run of a chat's history that a read has seen is final: once a
+// read returned messages up to SendTime t, no message with a SendTime <= t
+// can appear later, on this replica or any other. The cache keeps such
+// runs ("segments": an interval of send times and every message in it) and
+// answers a range from one when the answer lies entirely inside it. A range
+// that reaches past a segment's end (the tail a follower polls, the newest
+// page) always goes to the store, so new messages are never missed.
+//
+// Nothing is invalidated on Append: a new message lies after every segment.
+// Memory is bounded: chats are evicted whole, least recently used first.
+package rangecache
+
+import (
+	"cmp"
+	"container/list"
+	"context"
+	"hash/maphash"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+)
+
+// numShards splits the cache so that concurrent pulls of different chats
+// rarely wait for one another's lock.
+const numShards = 16
+
+// messageOverhead approximates the bytes a cached message costs besides
+// its strings' contents: the Message struct and slice growth.
+const messageOverhead = 96
+
+// Observer learns whether each range was answered from memory.
+type Observer interface {
+	ObserveCacheLookup(hit bool)
+}
+
+// Config sizes the cache.
+type Config struct {
+	// MaxBytes bounds the memory the cached messages take, approximately.
+	MaxBytes int64
+	// Observer, when not nil, is told of every lookup.
+	Observer Observer
+}
+
+// Store is a pigeonhole.Store that answers ranges inside history already
+// read from memory and passes everything else to the store it wraps.
+type Store struct {
+	inner  pigeonhole.Store
+	obs    Observer
+	seed   maphash.Seed
+	shards [numShards]shard
+	closed atomic.Bool
+}
+
+var _ pigeonhole.Store = (*Store)(nil)
+
+// New wraps inner. The cache owns inner: Close closes it.
+func New(inner pigeonhole.Store, cfg Config) *Store {
+	s := &Store{inner: inner, obs: cfg.Observer, seed: maphash.MakeSeed()}
+	for i := range s.shards {
+		s.shards[i] = shard{chats: map[pigeonhole.ChatID]*entry{}, max: max(cfg.MaxBytes/numShards, 0)}
+	}
+	return s
+}
+
+// Append stores m through the wrapped store. The cache needs no update: m's
+// SendTime is larger than that of every message any read has seen.
+func (s *Store) Append(ctx context.Context, m pigeonhole.Message) (pigeonhole.Message, error) {
+	return s.inner.Append(ctx, m)
+}
+
+// Range answers q from memory when the answer lies inside a segment read
+// before, and otherwise from the wrapped store, remembering what it read.
+// The returned slice is the caller's.
+func (s *Store) Range(ctx context.Context, q pigeonhole.Range) ([]pigeonhole.Message, error) {
+	if q.Limit <= 0 || s.closed.Load() {
+		return s.inner.Range(ctx, q)
+	}
+	sh := s.shardOf(q.Chat)
+	rows, hit := sh.lookup(q)
+	if s.obs != nil {
+		s.obs.ObserveCacheLookup(hit)
+	}
+	if hit {
+		return rows, nil
+	}
+	rows, err := s.inner.Range(ctx, q)
+	if err != nil {
+		return rows, err
+	}
+	if seg, ok := learned(q, rows); ok {
+		sh.insert(q.Chat, seg)
+	}
+	return rows, nil
+}
+
+// shardOf returns the shard that holds chat.
+func (s *Store) shardOf(chat pigeonhole.ChatID) *shard {
+	return &s.shards[maphash.Comparable(s.seed, chat)%numShards]
+}
+
+// Ping pings the wrapped store.
+func (s *Store) Ping(ctx context.Context) error { return s.inner.Ping(ctx) }
+
+// Close drops the cache and closes the wrapped store; later ranges reach
+// the closed store, which reports it.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	for i := range s.shards {
+		s.shards[i].clear()
+	}
+	return s.inner.Close()
+}
+
+// segment is a final run of one chat's history: msgs holds, in ascending
+// SendTime order, every message of the chat with lo <= SendTime <= hi.
+// lo is math.MinInt64 when the run starts at the chat's beginning.
+type segment struct {
+	lo, hi int64
+	msgs   []pigeonhole.Message
+}
+
+// learned returns the segment a store read of q proves final, if any. A
+// forward read that found rows proves [q.From, last row]; a reverse read
+// proves [last row, first row], or [beginning, first row] when it found
+// fewer rows than it asked for. A read that found nothing proves nothing:
+// its bound may lie beyond the newest message. msgs is a copy of rows in
+// ascending order.
+func learned(q pigeonhole.Range, rows []pigeonhole.Message) (segment, bool) {
+	if len(rows) == 0 {
+		return segment{}, false
+	}
+	msgs := slices.Clone(rows)
+	if !q.Reverse {
+		return segment{lo: q.From, hi: msgs[len(msgs)-1].SendTime, msgs: msgs}, true
+	}
+	slices.Reverse(msgs)
+	lo := msgs[0].SendTime
+	if len(rows) < q.Limit {
+		lo = math.MinInt64
+	}
+	return segment{lo: lo, hi: msgs[len(msgs)-1].SendTime, msgs: msgs}, true
+}
+
+// entry is one chat's segments, sorted by lo, disjoint and not adjacent
+// (adjacent ones are merged).
+type entry struct {
+	chat  pigeonhole.ChatID
+	segs  []segment
+	bytes int64
+	elem  *list.Element // in the shard's LRU list
+}
+
+// shard is a part of the cache with its own lock, chats and memory budget.
+type shard struct {
+	mu    sync.Mutex
+	chats map[pigeonhole.ChatID]*entry
+	lru   list.List // of *entry, most recently used first
+	bytes int64
+	max   int64
+}
+
+// lookup answers q from a segment that holds the whole answer.
+func (sh *shard) lookup(q pigeonhole.Range) ([]pigeonhole.Message, bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.chats[q.Chat]
+	if e == nil {
+		return nil, false
+	}
+	// The segment that may contain q.From: the last one starting at or
+	// before it.
+	i, found := slices.BinarySearchFunc(e.segs, q.From, func(s segment, t int64) int { return cmp.Compare(s.lo, t) })
+	if !found {
+		i--
+	}
+	if i < 0 || q.From > e.segs[i].hi {
+		return nil, false
+	}
+	seg := &e.segs[i]
+	// at: the index of the first message with SendTime >= q.From.
+	at, exact := slices.BinarySearchFunc(seg.msgs, q.From, func(m pigeonhole.Message, t int64) int { return cmp.Compare(m.SendTime, t) })
+	var rows []pigeonhole.Message
+	if !q.Reverse {
+		if len(seg.msgs)-at < q.Limit {
+			return nil, false // the answer may go on past hi
+		}
+		rows = slices.Clone(seg.msgs[at : at+q.Limit])
+	} else {
+		end := at // messages [0, end) are <= q.From
+		if exact {
+			end++
+		}
+		start := end - q.Limit
+		if start < 0 {
+			if seg.lo != math.MinInt64 {
+				return nil, false // the answer may go on before lo
+			}
+			start = 0
+		}
+		rows = slices.Clone(seg.msgs[start:end])
+		slices.Reverse(rows)
+	}
+	sh.lru.MoveToFront(e.elem)
+	return rows, true
+}
+
+// insert adds seg to chat's segments, merging it with those it overlaps or
+// touches, then evicts chats until the shard is within its budget.
+func (sh *shard) insert(chat pigeonhole.ChatID, seg segment) {
+	for i := range seg.msgs {
+		seg.msgs[i].Chat = chat // one copy of the chat's strings for all its messages
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.chats[chat]
+	if e == nil {
+		e = &entry{chat: chat}
+		e.elem = sh.lru.PushFront(e)
+		sh.chats[chat] = e
+	} else {
+		sh.lru.MoveToFront(e.elem)
+	}
+	before := e.bytes
+	e.merge(seg)
+	sh.bytes += e.bytes - before
+	for sh.bytes > sh.max && sh.lru.Len() > 0 {
+		sh.evict(sh.lru.Back().Value.(*entry))
+	}
+}
+
+// merge adds seg to e's segments. Where segments overlap they hold the
+// same messages (both are final), so the union is what lies below seg in
+// the first one it meets, seg's own messages, and what lies above seg in
+// the last one.
+func (e *entry) merge(seg segment) {
+	// [first, last) are the segments that overlap or touch seg.
+	first := 0
+	for first < len(e.segs) && before(e.segs[first].hi, seg.lo) {
+		first++
+	}
+	last := first
+	for last < len(e.segs) && !before(seg.hi, e.segs[last].lo) {
+		last++
+	}
+	switch {
+	case first == last: // on its own
+		e.segs = slices.Insert(e.segs, first, seg)
+		e.bytes += sizeOf(seg.msgs)
+		return
+	case last-first == 1 && e.segs[first].lo <= seg.lo && seg.hi <= e.segs[first].hi:
+		return // known already
+	case last-first == 1 && e.segs[first].lo <= seg.lo:
+		// Extends one segment upwards, as following a chat's tail does:
+		// append in place.
+		s := &e.segs[first]
+		above := seg.msgs[upper(seg.msgs, s.hi):]
+		s.msgs = append(s.msgs, above...)
+		s.hi = seg.hi
+		e.bytes += sizeOf(above)
+		return
+	}
+	lo, hi := min(seg.lo, e.segs[first].lo), max(seg.hi, e.segs[last-1].hi)
+	below := e.segs[first].msgs[:lower(e.segs[first].msgs, seg.lo)]
+	above := e.segs[last-1].msgs[upper(e.segs[last-1].msgs, seg.hi):]
+	msgs := make([]pigeonhole.Message, 0, len(below)+len(seg.msgs)+len(above))
+	msgs = append(append(append(msgs, below...), seg.msgs...), above...)
+	for _, old := range e.segs[first:last] {
+		e.bytes -= sizeOf(old.msgs)
+	}
+	e.bytes += sizeOf(msgs)
+	e.segs = slices.Replace(e.segs, first, last, segment{lo: lo, hi: hi, msgs: msgs})
+}
+
+// before reports whether a segment ending at hi lies wholly before one
+// starting at lo, with a gap between them: hi + 1 < lo, without overflow.
+func before(hi, lo int64) bool {
+	return hi < lo && uint64(lo)-uint64(hi) > 1
+}
+
+// evict drops e from the shard.
+func (sh *shard) evict(e *entry) {
+	sh.lru.Remove(e.elem)
+	delete(sh.chats, e.chat)
+	sh.bytes -= e.bytes
+}
+
+// clear drops every chat.
+func (sh *shard) clear() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	clear(sh.chats)
+	sh.lru.Init()
+	sh.bytes = 0
+}
+
+// lower is the index of the first message with SendTime >= t.
+func lower(msgs []pigeonhole.Message, t int64) int {
+	i, _ := slices.BinarySearchFunc(msgs, t, func(m pigeonhole.Message, t int64) int { return cmp.Compare(m.SendTime, t) })
+	return i
+}
+
+// upper is the index of the first message with SendTime > t.
+func upper(msgs []pigeonhole.Message, t int64) int {
+	i, found := slices.BinarySearchFunc(msgs, t, func(m pigeonhole.Message, t int64) int { return cmp.Compare(m.SendTime, t) })
+	if found {
+		i++
+	}
+	return i
+}
+
+// sizeOf approximates the memory msgs take in the cache. The chat's
+// strings are shared by all its messages and not counted per message.
+func sizeOf(msgs []pigeonhole.Message) int64 {
+	var n int64
+	for _, m := range msgs {
+		n += int64(messageOverhead + len(m.Sender) + len(m.Text) + len(m.ClientMsgID))
+	}
+	return n
+}
