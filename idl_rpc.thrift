@@ -97,6 +97,42 @@ struct PingResponse {
     2: required string Msg
 }
 
+// SendBatchRequest carries several independent sends in one call: the
+// gateway coalesces concurrent client requests into one RPC. Each item is
+// stored, or fails, on its own, exactly as if it had been sent alone.
+struct SendBatchRequest {
+    1: required list<SendRequest> Items
+    // RequestIds are the callers' request ids, for the service's logs: the
+    // i-th belongs to the i-th item. Optional, and may be shorter.
+    2: optional list<string> RequestIds
+}
+
+// SendBatchResponse answers a SendBatch item by item.
+struct SendBatchResponse {
+    // Code is 0 when the items were processed (each has its own Code),
+    // otherwise the error of the whole batch (then Items is unset).
+    1: required i32 Code
+    2: required string Msg
+    // Items are the items' outcomes, in the request's order.
+    3: optional list<SendResponse> Items
+}
+
+// PullBatchRequest carries several independent pulls in one call.
+struct PullBatchRequest {
+    1: required list<PullRequest> Items
+    // RequestIds as in SendBatchRequest.
+    2: optional list<string> RequestIds
+}
+
+// PullBatchResponse answers a PullBatch item by item.
+struct PullBatchResponse {
+    // Code and Msg as in SendBatchResponse.
+    1: required i32 Code
+    2: required string Msg
+    // Items are the pages, in the request's order.
+    3: optional list<PullResponse> Items
+}
+
 // IMService stores and serves chat messages.
 service IMService {
     // Send stores one message and returns its assigned send time.
@@ -105,4 +141,8 @@ service IMService {
     PullResponse Pull(2: PullRequest req)
     // Ping reports readiness, for health checks.
     PingResponse Ping(1: PingRequest req)
+    // SendBatch is many Sends in one call.
+    SendBatchResponse SendBatch(1: SendBatchRequest req)
+    // PullBatch is many Pulls in one call.
+    PullBatchResponse PullBatch(1: PullBatchRequest req)
 }

@@ -18,6 +18,8 @@ type config struct {
 	RPCTimeout     time.Duration
 	RequestTimeout time.Duration
 	MaxBodyBytes   int
+	RPCBatch       int
+	RPCBatchLanes  int
 	program.Settings
 }
 
@@ -32,9 +34,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Duration(&cfg.RPCTimeout, "rpc-timeout", "PIGEONHOLE_RPC_TIMEOUT", 3*time.Second, "timeout of one RPC attempt to the message service")
 	fs.Duration(&cfg.RequestTimeout, "request-timeout", "PIGEONHOLE_REQUEST_TIMEOUT", 5*time.Second, "deadline of one HTTP request")
 	fs.Int(&cfg.MaxBodyBytes, "max-body-bytes", "PIGEONHOLE_MAX_BODY_BYTES", 1<<20, "largest request body")
+	fs.Int(&cfg.RPCBatch, "rpc-batch", "PIGEONHOLE_RPC_BATCH", 64,
+		"most concurrent sends (or pulls) forwarded in one batch RPC; 1: one RPC each, for replicas without SendBatch/PullBatch")
+	fs.Int(&cfg.RPCBatchLanes, "rpc-batch-lanes", "PIGEONHOLE_RPC_BATCH_LANES", 8, "batch RPCs of each kind in flight at once")
 	cfg.Settings.Define(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if cfg.RPCBatch < 1 || cfg.RPCBatch > 1024 || cfg.RPCBatchLanes < 1 {
+		return config{}, fmt.Errorf("--rpc-batch must be 1 to 1024 and --rpc-batch-lanes positive")
 	}
 	if len(cfg.Services) == 0 && len(cfg.Etcd) == 0 {
 		return config{}, fmt.Errorf("--service: no message-service address")
@@ -47,5 +55,6 @@ func (c config) logAttrs() []any {
 	return append([]any{
 		"http_addr", c.HTTPAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
+		"rpc_batch", c.RPCBatch, "rpc_batch_lanes", c.RPCBatchLanes,
 	}, c.Settings.LogAttrs()...)
 }

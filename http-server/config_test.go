@@ -20,7 +20,16 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || def.HTTPAddr != ":8080" || !slices.Equal(def.Services, []string{"127.0.0.1:8888"}) || !slices.Equal(def.Etcd, []string{"e:2379"}) {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
-	if _, err := parseConfig([]string{"--service", ""}, func(string) string { return "" }, io.Discard); err == nil {
-		t.Fatal("no service and no etcd was accepted")
+	if def.RPCBatch != 64 || def.RPCBatchLanes != 8 {
+		t.Fatalf("batch defaults: %d items, %d lanes", def.RPCBatch, def.RPCBatchLanes)
+	}
+	one, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_RPC_BATCH": "1"}[k] }, io.Discard)
+	if err != nil || one.RPCBatch != 1 {
+		t.Fatalf("PIGEONHOLE_RPC_BATCH=1: got %d, %v", one.RPCBatch, err)
+	}
+	for _, bad := range [][]string{{"--service", ""}, {"--rpc-batch", "0"}, {"--rpc-batch", "1025"}, {"--rpc-batch-lanes", "0"}} {
+		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
+			t.Fatalf("%v was accepted", bad)
+		}
 	}
 }

@@ -34,7 +34,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 
 	metrics := gateway.NewMetrics()
-	rpcCfg := rpcclient.Config{Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Observer: metrics}
+	rpcCfg := rpcclient.Config{
+		Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Observer: metrics,
+		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes,
+	}
 	if len(cfg.Etcd) > 0 {
 		if rpcCfg.Resolver, err = etcdregistry.NewEtcdResolver(cfg.Etcd); err != nil {
 			return fmt.Errorf("etcd: %w", err)

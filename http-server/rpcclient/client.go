@@ -46,6 +46,13 @@ type Config struct {
 	RequestID func(context.Context) string
 	// Observer is told about every attempt of every call (optional).
 	Observer Observer
+	// MaxBatch is the most concurrent calls coalesced into one batch RPC
+	// (SendBatch, PullBatch); 0 or 1 sends every call in an RPC of its
+	// own (Send, Pull), as replicas older than the batch methods need.
+	MaxBatch int
+	// BatchLanes is how many batch RPCs of each kind may be in flight at
+	// once (default 8).
+	BatchLanes int
 	// Options are extra Kitex client options.
 	Options []client.Option
 }
@@ -62,6 +69,10 @@ type Client struct {
 	rpc       imservice.Client
 	requestID func(context.Context) string
 	observed  bool // an Observer counts attempts
+	// sends and pulls coalesce calls into batch RPCs; nil when batching
+	// is off.
+	sends *batcher[*rpc.SendRequest, *rpc.SendResponse]
+	pulls *batcher[*rpc.PullRequest, *rpc.PullResponse]
 }
 
 // New builds the client.
@@ -113,7 +124,16 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
-	return &Client{rpc: c, requestID: cfg.RequestID, observed: cfg.Observer != nil}, nil
+	cl := &Client{rpc: c, requestID: cfg.RequestID, observed: cfg.Observer != nil}
+	if cfg.MaxBatch > 1 {
+		lanes := cfg.BatchLanes
+		if lanes <= 0 {
+			lanes = 8
+		}
+		cl.sends = &batcher[*rpc.SendRequest, *rpc.SendResponse]{lanes: lanes, max: min(cfg.MaxBatch, kitexrpc.MaxBatch), call: cl.sendBatch}
+		cl.pulls = &batcher[*rpc.PullRequest, *rpc.PullResponse]{lanes: lanes, max: min(cfg.MaxBatch, kitexrpc.MaxBatch), call: cl.pullBatch}
+	}
+	return cl, nil
 }
 
 // retryPolicy retries every failed call on another replica: retrying is
@@ -149,16 +169,21 @@ func attemptObserver(obs Observer) endpoint.Middleware {
 	}
 }
 
+// id returns the request id of the caller of ctx, or "".
+func (c *Client) id(ctx context.Context) string {
+	if c.requestID == nil {
+		return ""
+	}
+	return c.requestID(ctx)
+}
+
 // outgoing prepares a call's context: the attempt counter and the request
 // id to forward.
 func (c *Client) outgoing(ctx context.Context) context.Context {
 	if c.observed {
 		ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
 	}
-	if c.requestID == nil {
-		return ctx
-	}
-	return kitexrpc.WithRequestID(ctx, c.requestID(ctx))
+	return kitexrpc.WithRequestID(ctx, c.id(ctx))
 }
 
 // Send stores a message. Errors are *pigeonhole.Error: the service's own,
@@ -168,13 +193,19 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 	if key == "" {
 		key = "gw-" + rand.Text()
 	}
-	msg := &rpc.Message{Chat: req.Chat, Text: req.Text, Sender: req.Sender, ClientMsgId: &key}
-	resp, err := c.rpc.Send(c.outgoing(ctx), &rpc.SendRequest{Message: msg})
+	wire := &rpc.SendRequest{Message: &rpc.Message{Chat: req.Chat, Text: req.Text, Sender: req.Sender, ClientMsgId: &key}}
+	var resp *rpc.SendResponse
+	var err error
+	if c.sends != nil {
+		resp, err = c.sends.do(ctx, wire, c.id(ctx))
+	} else if resp, err = c.rpc.Send(c.outgoing(ctx), wire); err != nil {
+		err = transportError(err)
+	}
 	if err != nil {
-		return pigeonhole.Message{}, transportError(err)
+		return pigeonhole.Message{}, err
 	}
 	if resp == nil {
-		return pigeonhole.Message{}, pigeonhole.Errorf(pigeonhole.CodeInternal, "empty response from the message service")
+		return pigeonhole.Message{}, errEmpty
 	}
 	if resp.Code != 0 {
 		return pigeonhole.Message{}, businessError(resp.Code, resp.Msg)
@@ -188,12 +219,19 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 
 // Pull returns one page of a chat. Errors as for Send.
 func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
-	resp, err := c.rpc.Pull(c.outgoing(ctx), &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse})
+	wire := &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse}
+	var resp *rpc.PullResponse
+	var err error
+	if c.pulls != nil {
+		resp, err = c.pulls.do(ctx, wire, c.id(ctx))
+	} else if resp, err = c.rpc.Pull(c.outgoing(ctx), wire); err != nil {
+		err = transportError(err)
+	}
 	if err != nil {
-		return pigeonhole.Page{}, transportError(err)
+		return pigeonhole.Page{}, err
 	}
 	if resp == nil {
-		return pigeonhole.Page{}, pigeonhole.Errorf(pigeonhole.CodeInternal, "empty response from the message service")
+		return pigeonhole.Page{}, errEmpty
 	}
 	if resp.Code != 0 {
 		return pigeonhole.Page{}, businessError(resp.Code, resp.Msg)
@@ -213,6 +251,54 @@ func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonho
 		page.Messages[i] = pigeonhole.Message{Chat: chat, Text: m.Text, Sender: m.Sender, SendTime: m.SendTime}
 	}
 	return page, nil
+}
+
+var errEmpty = pigeonhole.Errorf(pigeonhole.CodeInternal, "empty response from the message service")
+
+// sendBatch sends a batch of sends in one RPC.
+func (c *Client) sendBatch(items []*rpc.SendRequest, ids []string) []outcome[*rpc.SendResponse] {
+	resp, err := c.rpc.SendBatch(c.outgoing(context.Background()), &rpc.SendBatchRequest{Items: items, RequestIds: ids})
+	switch {
+	case err != nil:
+		return spread[*rpc.SendResponse](len(items), nil, transportError(err))
+	case resp == nil:
+		return spread[*rpc.SendResponse](len(items), nil, errEmpty)
+	case resp.Code != 0:
+		return spread[*rpc.SendResponse](len(items), nil, businessError(resp.Code, resp.Msg))
+	}
+	return spread(len(items), resp.Items, nil)
+}
+
+// pullBatch sends a batch of pulls in one RPC.
+func (c *Client) pullBatch(items []*rpc.PullRequest, ids []string) []outcome[*rpc.PullResponse] {
+	resp, err := c.rpc.PullBatch(c.outgoing(context.Background()), &rpc.PullBatchRequest{Items: items, RequestIds: ids})
+	switch {
+	case err != nil:
+		return spread[*rpc.PullResponse](len(items), nil, transportError(err))
+	case resp == nil:
+		return spread[*rpc.PullResponse](len(items), nil, errEmpty)
+	case resp.Code != 0:
+		return spread[*rpc.PullResponse](len(items), nil, businessError(resp.Code, resp.Msg))
+	}
+	return spread(len(items), resp.Items, nil)
+}
+
+// spread gives each of a batch's n items its outcome: its own answer in
+// got, or err, the failure of the whole batch (also when the answer does
+// not hold one item per item).
+func spread[T any](n int, got []T, err error) []outcome[T] {
+	if err == nil && len(got) != n {
+		err = pigeonhole.Errorf(pigeonhole.CodeInternal, "malformed response from the message service")
+	}
+	out := make([]outcome[T], n)
+	for i := range out {
+		if err != nil {
+			out[i].err = err
+		} else {
+			out[i].out = got[i]
+		}
+	}
+	return out
 }
 
 // Ready reports whether a replica answers and can reach its storage.

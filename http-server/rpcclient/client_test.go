@@ -90,12 +90,13 @@ func waitListening(t *testing.T, addr string) {
 	t.Fatalf("nothing listens on %s", addr)
 }
 
-func newClient(t *testing.T, addrs ...string) *rpcclient.Client {
+func newClient(t *testing.T, maxBatch int, addrs ...string) *rpcclient.Client {
 	t.Helper()
 	c, err := rpcclient.New(rpcclient.Config{
 		Addrs:     addrs,
 		Timeout:   2 * time.Second,
 		RequestID: func(ctx context.Context) string { id, _ := ctx.Value(requestIDKey{}).(string); return id },
+		MaxBatch:  maxBatch,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -105,9 +106,17 @@ func newClient(t *testing.T, addrs ...string) *rpcclient.Client {
 
 type requestIDKey struct{}
 
+// TestClient runs every case with one RPC per call and with calls
+// coalesced into batch RPCs: the caller must not tell the difference.
 func TestClient(t *testing.T) {
+	for _, maxBatch := range []int{1, 64} {
+		t.Run(fmt.Sprintf("MaxBatch=%d", maxBatch), func(t *testing.T) { testClient(t, maxBatch) })
+	}
+}
+
+func testClient(t *testing.T, maxBatch int) {
 	svc := startService(t)
-	c := newClient(t, svc.addr)
+	c := newClient(t, maxBatch, svc.addr)
 	ctx := context.Background()
 
 	t.Run("SendAndPullRoundTrip", func(t *testing.T) {
@@ -188,7 +197,7 @@ func TestClient(t *testing.T) {
 }
 
 func TestNoServiceIsUnavailable(t *testing.T) {
-	c := newClient(t, freeAddr(t))
+	c := newClient(t, 64, freeAddr(t))
 	_, err := c.Pull(context.Background(), pigeonhole.PullRequest{Chat: "a:b"})
 	if got := pigeonhole.ErrorCode(err); got != pigeonhole.CodeUnavailable {
 		t.Fatalf("got %s (%v), want unavailable", got, err)
@@ -200,7 +209,7 @@ func TestNoServiceIsUnavailable(t *testing.T) {
 
 func TestEmptyChatStillReachesTheService(t *testing.T) {
 	svc := startService(t)
-	c := newClient(t, svc.addr)
+	c := newClient(t, 1, svc.addr)
 	_, err := c.Pull(context.Background(), pigeonhole.PullRequest{Chat: ""})
 	if got := pigeonhole.ErrorCode(err); got != pigeonhole.CodeInvalidArgument {
 		t.Fatalf("got %s (%v), want the service's invalid_argument", got, err)
@@ -246,5 +255,70 @@ func TestRetriesOnAnotherReplica(t *testing.T) {
 	// one has a chance of 2^-20.
 	if len(obs.calls) < 21 || failed == 0 {
 		t.Fatalf("observed %d attempts, %d failed; want the dead replica tried and passed over: %v", len(obs.calls), failed, obs.calls)
+	}
+}
+
+// TestConcurrentCallsShareBatchRPCs sends and pulls from many goroutines at
+// once through a batching client: each call gets its own outcome (valid
+// and invalid ones mixed in the same batches), and the calls travel in
+// fewer RPCs than there are calls.
+func TestConcurrentCallsShareBatchRPCs(t *testing.T) {
+	svc := startService(t)
+	obs := &attempts{}
+	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{svc.addr}, Timeout: 2 * time.Second, Observer: obs, MaxBatch: 16, BatchLanes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	times := make([]int64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			sender := "a"
+			if i%10 == 0 {
+				sender = "stranger" // not a member: must fail alone
+			}
+			m, err := c.Send(context.Background(), pigeonhole.SendRequest{Chat: "a:b", Sender: sender, Text: fmt.Sprint(i)})
+			times[i], errs[i] = m.SendTime, err
+		})
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for i, err := range errs {
+		if i%10 == 0 {
+			if pigeonhole.ErrorCode(err) != pigeonhole.CodeInvalidArgument {
+				t.Fatalf("send %d from a stranger: %v, want invalid_argument", i, err)
+			}
+			continue
+		}
+		if err != nil || times[i] <= 0 || seen[times[i]] {
+			t.Fatalf("send %d: time %d, %v (duplicate time: %v)", i, times[i], err, seen[times[i]])
+		}
+		seen[times[i]] = true
+	}
+	pages := make([]pigeonhole.Page, n)
+	for i := range n {
+		wg.Go(func() {
+			pages[i], errs[i] = c.Pull(context.Background(), pigeonhole.PullRequest{Chat: "a:b", Cursor: times[1+i/10*10], Limit: 1})
+		})
+	}
+	wg.Wait()
+	for i, p := range pages {
+		if errs[i] != nil || len(p.Messages) != 1 || p.Messages[0].SendTime != times[1+i/10*10] {
+			t.Fatalf("pull %d: %+v, %v", i, p, errs[i])
+		}
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	batches := 0
+	for _, call := range obs.calls {
+		if !strings.HasPrefix(call, "SendBatch ") && !strings.HasPrefix(call, "PullBatch ") {
+			t.Fatalf("a call went out as %s", call)
+		}
+		batches++
+	}
+	if batches >= 2*n || batches < 2*n/16 {
+		t.Fatalf("%d calls travelled in %d RPCs; want them shared (at most 16 a batch)", 2*n, batches)
 	}
 }

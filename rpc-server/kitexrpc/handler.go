@@ -6,7 +6,9 @@ package kitexrpc
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
@@ -52,7 +54,10 @@ func NewHandler(svc *pigeonhole.Service, log *slog.Logger, obs Observer) *Handle
 // Send implements rpc.IMService.
 func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (resp *rpc.SendResponse, _ error) {
 	defer h.observe("Send", time.Now(), func() int32 { return resp.Code })
-	m := req.GetMessage()
+	var m *rpc.Message
+	if req != nil {
+		m = req.GetMessage()
+	}
 	if m == nil {
 		return &rpc.SendResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "message is required"}, nil
 	}
@@ -103,6 +108,71 @@ func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (resp *rpc.Pul
 		HasMore:    &page.HasMore,
 		NextCursor: &page.NextCursor,
 	}, nil
+}
+
+// MaxBatch is the most items a SendBatch or PullBatch may carry.
+const MaxBatch = 1024
+
+// SendBatch implements rpc.IMService: each item is handled as a Send of
+// its own, all at once, so that the store can commit them together.
+func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rpc.SendBatchResponse, error) {
+	items := req.GetItems()
+	if code, msg, ok := checkBatch(len(items)); !ok {
+		return &rpc.SendBatchResponse{Code: code, Msg: msg}, nil
+	}
+	out := make([]*rpc.SendResponse, len(items))
+	h.each(ctx, req.GetRequestIds(), len(items), func(ctx context.Context, i int) {
+		out[i], _ = h.Send(ctx, items[i])
+	}, func(i int, code int32, msg string) {
+		out[i] = &rpc.SendResponse{Code: code, Msg: msg}
+	})
+	return &rpc.SendBatchResponse{Code: 0, Msg: successMsg, Items: out}, nil
+}
+
+// PullBatch implements rpc.IMService: each item is handled as a Pull of
+// its own, all at once.
+func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rpc.PullBatchResponse, error) {
+	items := req.GetItems()
+	if code, msg, ok := checkBatch(len(items)); !ok {
+		return &rpc.PullBatchResponse{Code: code, Msg: msg}, nil
+	}
+	out := make([]*rpc.PullResponse, len(items))
+	h.each(ctx, req.GetRequestIds(), len(items), func(ctx context.Context, i int) {
+		out[i], _ = h.Pull(ctx, items[i])
+	}, func(i int, code int32, msg string) {
+		out[i] = &rpc.PullResponse{Code: code, Msg: msg}
+	})
+	return &rpc.PullBatchResponse{Code: 0, Msg: successMsg, Items: out}, nil
+}
+
+func checkBatch(n int) (int32, string, bool) {
+	if n > MaxBatch {
+		return pigeonhole.CodeInvalidArgument.Number(), fmt.Sprintf("a batch holds at most %d items, got %d", MaxBatch, n), false
+	}
+	return 0, "", true
+}
+
+// each runs do for items 0..n-1 concurrently, each with its caller's
+// request id in its context, and waits for all. An item that panics is
+// answered through failed with an internal error; the others go on.
+func (h *Handler) each(ctx context.Context, ids []string, n int, do func(context.Context, int), failed func(int, int32, string)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		itemCtx := ctx
+		if i < len(ids) {
+			itemCtx = WithRequestID(ctx, ids[i])
+		}
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					code, msg := h.fail(itemCtx, "batch item", pigeonhole.Errorf(pigeonhole.CodeInternal, "panic: %v", p))
+					failed(i, code, msg)
+				}
+			}()
+			do(itemCtx, i)
+		})
+	}
+	wg.Wait()
 }
 
 // Ping implements rpc.IMService: Code 0 when the service can reach its

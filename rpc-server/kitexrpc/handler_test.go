@@ -62,6 +62,61 @@ func TestHandler(t *testing.T) {
 	})
 }
 
+func TestBatches(t *testing.T) {
+	h := newHandler(t)
+	ctx := context.Background()
+	msg := func(sender, text string) *rpc.SendRequest {
+		return &rpc.SendRequest{Message: &rpc.Message{Chat: "a:b", Sender: sender, Text: text}}
+	}
+	var oldest, newest int64 // the two stored messages' send times
+	t.Run("EachSendSucceedsOrFailsAlone", func(t *testing.T) {
+		resp, err := h.SendBatch(ctx, &rpc.SendBatchRequest{Items: []*rpc.SendRequest{msg("a", "1"), msg("z", "2"), {}, msg("b", "3"), nil}})
+		if err != nil || resp.Code != 0 || len(resp.Items) != 5 {
+			t.Fatalf("got %+v, %v", resp, err)
+		}
+		invalid := pigeonhole.CodeInvalidArgument.Number()
+		for i, want := range []int32{0, invalid, invalid, 0, invalid} {
+			if got := resp.Items[i].Code; got != want {
+				t.Fatalf("item %d: code %d (%s), want %d", i, got, resp.Items[i].Msg, want)
+			}
+		}
+		t1, t3 := resp.Items[0].GetSendTime(), resp.Items[3].GetSendTime()
+		if t1 <= 0 || t3 <= 0 || t1 == t3 {
+			t.Fatalf("send times %d and %d", t1, t3)
+		}
+		oldest, newest = min(t1, t3), max(t1, t3) // the items ran concurrently
+	})
+	t.Run("EachPullIsItsOwnPage", func(t *testing.T) {
+		reverse := true
+		resp, err := h.PullBatch(ctx, &rpc.PullBatchRequest{Items: []*rpc.PullRequest{
+			{Chat: "b:a", Limit: 1}, {Chat: "a:b", Limit: -1}, {Chat: "a:b", Limit: 1, Reverse: &reverse}, {Chat: "x:y"},
+		}})
+		if err != nil || resp.Code != 0 || len(resp.Items) != 4 {
+			t.Fatalf("got %+v, %v", resp, err)
+		}
+		first, bad, last, empty := resp.Items[0], resp.Items[1], resp.Items[2], resp.Items[3]
+		if first.Code != 0 || len(first.Messages) != 1 || first.Messages[0].SendTime != oldest || !first.GetHasMore() ||
+			bad.Code != pigeonhole.CodeInvalidArgument.Number() ||
+			last.Code != 0 || len(last.Messages) != 1 || last.Messages[0].SendTime != newest ||
+			empty.Code != 0 || len(empty.Messages) != 0 {
+			t.Fatalf("got %+v", resp.Items)
+		}
+	})
+	t.Run("TooLargeIsInvalid", func(t *testing.T) {
+		items := make([]*rpc.PullRequest, kitexrpc.MaxBatch+1)
+		resp, err := h.PullBatch(ctx, &rpc.PullBatchRequest{Items: items})
+		if err != nil || resp.Code != pigeonhole.CodeInvalidArgument.Number() || resp.Items != nil {
+			t.Fatalf("got %+v, %v", resp, err)
+		}
+	})
+	t.Run("EmptyIsEmpty", func(t *testing.T) {
+		resp, err := h.SendBatch(ctx, &rpc.SendBatchRequest{})
+		if err != nil || resp.Code != 0 || len(resp.Items) != 0 {
+			t.Fatalf("got %+v, %v", resp, err)
+		}
+	})
+}
+
 // BenchmarkHandler measures the RPC handler on the embedded store, without
 // the network: Send (each waits for its commit) and a 10-message Pull.
 func BenchmarkHandler(b *testing.B) {

@@ -407,12 +407,222 @@ var fieldIDToName_PingResponse = map[int16]string{
 	2: "Msg",
 }
 
+type SendBatchRequest struct {
+	Items      []*SendRequest `thrift:"Items,1,required" frugal:"1,required,list<SendRequest>" json:"Items"`
+	RequestIds []string       `thrift:"RequestIds,2,optional" frugal:"2,optional,list<string>" json:"RequestIds,omitempty"`
+}
+
+func NewSendBatchRequest() *SendBatchRequest {
+	return &SendBatchRequest{}
+}
+
+func (p *SendBatchRequest) InitDefault() {
+}
+
+func (p *SendBatchRequest) GetItems() (v []*SendRequest) {
+	return p.Items
+}
+
+var SendBatchRequest_RequestIds_DEFAULT []string
+
+func (p *SendBatchRequest) GetRequestIds() (v []string) {
+	if !p.IsSetRequestIds() {
+		return SendBatchRequest_RequestIds_DEFAULT
+	}
+	return p.RequestIds
+}
+func (p *SendBatchRequest) SetItems(val []*SendRequest) {
+	p.Items = val
+}
+func (p *SendBatchRequest) SetRequestIds(val []string) {
+	p.RequestIds = val
+}
+
+func (p *SendBatchRequest) IsSetRequestIds() bool {
+	return p.RequestIds != nil
+}
+
+func (p *SendBatchRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("SendBatchRequest(%+v)", *p)
+}
+
+var fieldIDToName_SendBatchRequest = map[int16]string{
+	1: "Items",
+	2: "RequestIds",
+}
+
+type SendBatchResponse struct {
+	Code  int32           `thrift:"Code,1,required" frugal:"1,required,i32" json:"Code"`
+	Msg   string          `thrift:"Msg,2,required" frugal:"2,required,string" json:"Msg"`
+	Items []*SendResponse `thrift:"Items,3,optional" frugal:"3,optional,list<SendResponse>" json:"Items,omitempty"`
+}
+
+func NewSendBatchResponse() *SendBatchResponse {
+	return &SendBatchResponse{}
+}
+
+func (p *SendBatchResponse) InitDefault() {
+}
+
+func (p *SendBatchResponse) GetCode() (v int32) {
+	return p.Code
+}
+
+func (p *SendBatchResponse) GetMsg() (v string) {
+	return p.Msg
+}
+
+var SendBatchResponse_Items_DEFAULT []*SendResponse
+
+func (p *SendBatchResponse) GetItems() (v []*SendResponse) {
+	if !p.IsSetItems() {
+		return SendBatchResponse_Items_DEFAULT
+	}
+	return p.Items
+}
+func (p *SendBatchResponse) SetCode(val int32) {
+	p.Code = val
+}
+func (p *SendBatchResponse) SetMsg(val string) {
+	p.Msg = val
+}
+func (p *SendBatchResponse) SetItems(val []*SendResponse) {
+	p.Items = val
+}
+
+func (p *SendBatchResponse) IsSetItems() bool {
+	return p.Items != nil
+}
+
+func (p *SendBatchResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("SendBatchResponse(%+v)", *p)
+}
+
+var fieldIDToName_SendBatchResponse = map[int16]string{
+	1: "Code",
+	2: "Msg",
+	3: "Items",
+}
+
+type PullBatchRequest struct {
+	Items      []*PullRequest `thrift:"Items,1,required" frugal:"1,required,list<PullRequest>" json:"Items"`
+	RequestIds []string       `thrift:"RequestIds,2,optional" frugal:"2,optional,list<string>" json:"RequestIds,omitempty"`
+}
+
+func NewPullBatchRequest() *PullBatchRequest {
+	return &PullBatchRequest{}
+}
+
+func (p *PullBatchRequest) InitDefault() {
+}
+
+func (p *PullBatchRequest) GetItems() (v []*PullRequest) {
+	return p.Items
+}
+
+var PullBatchRequest_RequestIds_DEFAULT []string
+
+func (p *PullBatchRequest) GetRequestIds() (v []string) {
+	if !p.IsSetRequestIds() {
+		return PullBatchRequest_RequestIds_DEFAULT
+	}
+	return p.RequestIds
+}
+func (p *PullBatchRequest) SetItems(val []*PullRequest) {
+	p.Items = val
+}
+func (p *PullBatchRequest) SetRequestIds(val []string) {
+	p.RequestIds = val
+}
+
+func (p *PullBatchRequest) IsSetRequestIds() bool {
+	return p.RequestIds != nil
+}
+
+func (p *PullBatchRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PullBatchRequest(%+v)", *p)
+}
+
+var fieldIDToName_PullBatchRequest = map[int16]string{
+	1: "Items",
+	2: "RequestIds",
+}
+
+type PullBatchResponse struct {
+	Code  int32           `thrift:"Code,1,required" frugal:"1,required,i32" json:"Code"`
+	Msg   string          `thrift:"Msg,2,required" frugal:"2,required,string" json:"Msg"`
+	Items []*PullResponse `thrift:"Items,3,optional" frugal:"3,optional,list<PullResponse>" json:"Items,omitempty"`
+}
+
+func NewPullBatchResponse() *PullBatchResponse {
+	return &PullBatchResponse{}
+}
+
+func (p *PullBatchResponse) InitDefault() {
+}
+
+func (p *PullBatchResponse) GetCode() (v int32) {
+	return p.Code
+}
+
+func (p *PullBatchResponse) GetMsg() (v string) {
+	return p.Msg
+}
+
+var PullBatchResponse_Items_DEFAULT []*PullResponse
+
+func (p *PullBatchResponse) GetItems() (v []*PullResponse) {
+	if !p.IsSetItems() {
+		return PullBatchResponse_Items_DEFAULT
+	}
+	return p.Items
+}
+func (p *PullBatchResponse) SetCode(val int32) {
+	p.Code = val
+}
+func (p *PullBatchResponse) SetMsg(val string) {
+	p.Msg = val
+}
+func (p *PullBatchResponse) SetItems(val []*PullResponse) {
+	p.Items = val
+}
+
+func (p *PullBatchResponse) IsSetItems() bool {
+	return p.Items != nil
+}
+
+func (p *PullBatchResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PullBatchResponse(%+v)", *p)
+}
+
+var fieldIDToName_PullBatchResponse = map[int16]string{
+	1: "Code",
+	2: "Msg",
+	3: "Items",
+}
+
 type IMService interface {
 	Send(ctx context.Context, req *SendRequest) (r *SendResponse, err error)
 
 	Pull(ctx context.Context, req *PullRequest) (r *PullResponse, err error)
 
 	Ping(ctx context.Context, req *PingRequest) (r *PingResponse, err error)
+
+	SendBatch(ctx context.Context, req *SendBatchRequest) (r *SendBatchResponse, err error)
+
+	PullBatch(ctx context.Context, req *PullBatchRequest) (r *PullBatchResponse, err error)
 }
 
 type IMServiceSendArgs struct {
@@ -640,5 +850,157 @@ func (p *IMServicePingResult) String() string {
 }
 
 var fieldIDToName_IMServicePingResult = map[int16]string{
+	0: "success",
+}
+
+type IMServiceSendBatchArgs struct {
+	Req *SendBatchRequest `thrift:"req,1" frugal:"1,default,SendBatchRequest" json:"req"`
+}
+
+func NewIMServiceSendBatchArgs() *IMServiceSendBatchArgs {
+	return &IMServiceSendBatchArgs{}
+}
+
+func (p *IMServiceSendBatchArgs) InitDefault() {
+}
+
+var IMServiceSendBatchArgs_Req_DEFAULT *SendBatchRequest
+
+func (p *IMServiceSendBatchArgs) GetReq() (v *SendBatchRequest) {
+	if !p.IsSetReq() {
+		return IMServiceSendBatchArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *IMServiceSendBatchArgs) SetReq(val *SendBatchRequest) {
+	p.Req = val
+}
+
+func (p *IMServiceSendBatchArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *IMServiceSendBatchArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceSendBatchArgs(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceSendBatchArgs = map[int16]string{
+	1: "req",
+}
+
+type IMServiceSendBatchResult struct {
+	Success *SendBatchResponse `thrift:"success,0,optional" frugal:"0,optional,SendBatchResponse" json:"success,omitempty"`
+}
+
+func NewIMServiceSendBatchResult() *IMServiceSendBatchResult {
+	return &IMServiceSendBatchResult{}
+}
+
+func (p *IMServiceSendBatchResult) InitDefault() {
+}
+
+var IMServiceSendBatchResult_Success_DEFAULT *SendBatchResponse
+
+func (p *IMServiceSendBatchResult) GetSuccess() (v *SendBatchResponse) {
+	if !p.IsSetSuccess() {
+		return IMServiceSendBatchResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *IMServiceSendBatchResult) SetSuccess(x interface{}) {
+	p.Success = x.(*SendBatchResponse)
+}
+
+func (p *IMServiceSendBatchResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *IMServiceSendBatchResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceSendBatchResult(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceSendBatchResult = map[int16]string{
+	0: "success",
+}
+
+type IMServicePullBatchArgs struct {
+	Req *PullBatchRequest `thrift:"req,1" frugal:"1,default,PullBatchRequest" json:"req"`
+}
+
+func NewIMServicePullBatchArgs() *IMServicePullBatchArgs {
+	return &IMServicePullBatchArgs{}
+}
+
+func (p *IMServicePullBatchArgs) InitDefault() {
+}
+
+var IMServicePullBatchArgs_Req_DEFAULT *PullBatchRequest
+
+func (p *IMServicePullBatchArgs) GetReq() (v *PullBatchRequest) {
+	if !p.IsSetReq() {
+		return IMServicePullBatchArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *IMServicePullBatchArgs) SetReq(val *PullBatchRequest) {
+	p.Req = val
+}
+
+func (p *IMServicePullBatchArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *IMServicePullBatchArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServicePullBatchArgs(%+v)", *p)
+}
+
+var fieldIDToName_IMServicePullBatchArgs = map[int16]string{
+	1: "req",
+}
+
+type IMServicePullBatchResult struct {
+	Success *PullBatchResponse `thrift:"success,0,optional" frugal:"0,optional,PullBatchResponse" json:"success,omitempty"`
+}
+
+func NewIMServicePullBatchResult() *IMServicePullBatchResult {
+	return &IMServicePullBatchResult{}
+}
+
+func (p *IMServicePullBatchResult) InitDefault() {
+}
+
+var IMServicePullBatchResult_Success_DEFAULT *PullBatchResponse
+
+func (p *IMServicePullBatchResult) GetSuccess() (v *PullBatchResponse) {
+	if !p.IsSetSuccess() {
+		return IMServicePullBatchResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *IMServicePullBatchResult) SetSuccess(x interface{}) {
+	p.Success = x.(*PullBatchResponse)
+}
+
+func (p *IMServicePullBatchResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *IMServicePullBatchResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServicePullBatchResult(%+v)", *p)
+}
+
+var fieldIDToName_IMServicePullBatchResult = map[int16]string{
 	0: "success",
 }

@@ -14,6 +14,8 @@ type Client interface {
 	Send(ctx context.Context, req *rpc.SendRequest, callOptions ...callopt.Option) (r *rpc.SendResponse, err error)
 	Pull(ctx context.Context, req *rpc.PullRequest, callOptions ...callopt.Option) (r *rpc.PullResponse, err error)
 	Ping(ctx context.Context, req *rpc.PingRequest, callOptions ...callopt.Option) (r *rpc.PingResponse, err error)
+	SendBatch(ctx context.Context, req *rpc.SendBatchRequest, callOptions ...callopt.Option) (r *rpc.SendBatchResponse, err error)
+	PullBatch(ctx context.Context, req *rpc.PullBatchRequest, callOptions ...callopt.Option) (r *rpc.PullBatchResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -58,4 +60,14 @@ func (p *kIMServiceClient) Pull(ctx context.Context, req *rpc.PullRequest, callO
 func (p *kIMServiceClient) Ping(ctx context.Context, req *rpc.PingRequest, callOptions ...callopt.Option) (r *rpc.PingResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.Ping(ctx, req)
+}
+
+func (p *kIMServiceClient) SendBatch(ctx context.Context, req *rpc.SendBatchRequest, callOptions ...callopt.Option) (r *rpc.SendBatchResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.SendBatch(ctx, req)
+}
+
+func (p *kIMServiceClient) PullBatch(ctx context.Context, req *rpc.PullBatchRequest, callOptions ...callopt.Option) (r *rpc.PullBatchResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.PullBatch(ctx, req)
 }

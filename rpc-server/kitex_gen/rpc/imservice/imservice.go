@@ -34,6 +34,20 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"SendBatch": kitex.NewMethodInfo(
+		sendBatchHandler,
+		newIMServiceSendBatchArgs,
+		newIMServiceSendBatchResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"PullBatch": kitex.NewMethodInfo(
+		pullBatchHandler,
+		newIMServicePullBatchArgs,
+		newIMServicePullBatchResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -154,6 +168,42 @@ func newIMServicePingResult() interface{} {
 	return rpc.NewIMServicePingResult()
 }
 
+func sendBatchHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*rpc.IMServiceSendBatchArgs)
+	realResult := result.(*rpc.IMServiceSendBatchResult)
+	success, err := handler.(rpc.IMService).SendBatch(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newIMServiceSendBatchArgs() interface{} {
+	return rpc.NewIMServiceSendBatchArgs()
+}
+
+func newIMServiceSendBatchResult() interface{} {
+	return rpc.NewIMServiceSendBatchResult()
+}
+
+func pullBatchHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*rpc.IMServicePullBatchArgs)
+	realResult := result.(*rpc.IMServicePullBatchResult)
+	success, err := handler.(rpc.IMService).PullBatch(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newIMServicePullBatchArgs() interface{} {
+	return rpc.NewIMServicePullBatchArgs()
+}
+
+func newIMServicePullBatchResult() interface{} {
+	return rpc.NewIMServicePullBatchResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -189,6 +239,26 @@ func (p *kClient) Ping(ctx context.Context, req *rpc.PingRequest) (r *rpc.PingRe
 	_args.Req = req
 	var _result rpc.IMServicePingResult
 	if err = p.c.Call(ctx, "Ping", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (r *rpc.SendBatchResponse, err error) {
+	var _args rpc.IMServiceSendBatchArgs
+	_args.Req = req
+	var _result rpc.IMServiceSendBatchResult
+	if err = p.c.Call(ctx, "SendBatch", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (r *rpc.PullBatchResponse, err error) {
+	var _args rpc.IMServicePullBatchArgs
+	_args.Req = req
+	var _result rpc.IMServicePullBatchResult
+	if err = p.c.Call(ctx, "PullBatch", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil

@@ -1,0 +1,101 @@
+package rpcclient
+
+import (
+	"context"
+	"sync"
+)
+
+// batcher coalesces concurrent calls into batch RPCs. A call joins a queue;
+// while fewer than lanes batch RPCs are in flight, a new lane starts and
+// sends everything queued (up to max items) as one RPC, and goes on with
+// what queued meanwhile until the queue is empty. An idle gateway thus
+// sends each call at once, alone, and a busy one sends one RPC for many
+// calls: one encoding, one write and one read on each side instead of many.
+//
+// No goroutine lives longer than the queue is non-empty, so a batcher
+// needs no closing.
+type batcher[In, Out any] struct {
+	lanes, max int
+	// call sends one batch RPC; ids are the items' request ids. It returns
+	// one outcome per item, in order.
+	call func(items []In, ids []string) []outcome[Out]
+
+	mu       sync.Mutex
+	queue    []*pending[In, Out]
+	inflight int
+}
+
+type pending[In, Out any] struct {
+	ctx  context.Context
+	in   In
+	id   string
+	done chan outcome[Out] // buffered: a lane never blocks on a caller gone
+}
+
+type outcome[Out any] struct {
+	out Out
+	err error
+}
+
+// do queues in and waits for its outcome, or for ctx to end.
+func (b *batcher[In, Out]) do(ctx context.Context, in In, id string) (Out, error) {
+	p := &pending[In, Out]{ctx: ctx, in: in, id: id, done: make(chan outcome[Out], 1)}
+	b.mu.Lock()
+	b.queue = append(b.queue, p)
+	start := b.inflight < b.lanes
+	if start {
+		b.inflight++
+	}
+	b.mu.Unlock()
+	if start {
+		go b.lane()
+	}
+	select {
+	case o := <-p.done:
+		return o.out, o.err
+	case <-ctx.Done():
+		var zero Out
+		return zero, transportError(ctx.Err())
+	}
+}
+
+// lane sends batches until the queue is empty.
+func (b *batcher[In, Out]) lane() {
+	batch := make([]*pending[In, Out], 0, b.max)
+	items := make([]In, 0, b.max)
+	ids := make([]string, 0, b.max)
+	for {
+		b.mu.Lock()
+		n := min(len(b.queue), b.max)
+		if n == 0 {
+			b.inflight--
+			b.mu.Unlock()
+			return
+		}
+		batch = append(batch[:0], b.queue[:n]...)
+		clear(b.queue[:n])
+		b.queue = b.queue[n:]
+		if len(b.queue) == 0 {
+			b.queue = nil // let the backing array go
+		}
+		b.mu.Unlock()
+
+		// Calls whose caller has given up are not sent.
+		live := batch[:0]
+		items, ids = items[:0], ids[:0]
+		for _, p := range batch {
+			if p.ctx.Err() == nil {
+				live = append(live, p)
+				items = append(items, p.in)
+				ids = append(ids, p.id)
+			}
+		}
+		if len(live) == 0 {
+			continue
+		}
+		for i, o := range b.call(items, ids) {
+			live[i].done <- o
+		}
+		clear(batch) // drop the references until the next batch
+	}
+}
