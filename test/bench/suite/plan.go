@@ -34,6 +34,9 @@ func plan(target string, duration, warmup time.Duration) []benchmark {
 		{"send c=20", with(load.ScenarioSend, 20, nil)},
 		{"send c=200", with(load.ScenarioSend, 200, nil)},
 		{"pull c=200", with(load.ScenarioPull, 200, nil)},
+		// The pull target: pages of 10 from random places in a
+		// chat of 10,000 messages (on MySQL in a table of a million rows).
+		{"pull 10k-chat c=200", with(load.ScenarioPull, 200, func(o *load.Options) { o.Chats, o.Prefill = 1, 10_000 })},
 		{"mixed 1:4 c=200", with(load.ScenarioMixed, 200, nil)},
 		{"follow 4+4", with(load.ScenarioFollow, 8, nil)},
 		{"reference 20×10", with(load.ScenarioReference, 20, nil)},

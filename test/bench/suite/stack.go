@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -69,6 +70,12 @@ func startStack(ctx context.Context, bins harness.Binaries, store, dir string) (
 	if err != nil {
 		return nil, err
 	}
+	if s.mariadb != nil {
+		// The rpc-server has created the tables by now.
+		if err := fillTable(ctx, s.mariadb.DSN("pigeonhole_bench")); err != nil {
+			return nil, err
+		}
+	}
 	httpAddr, err := harness.FreeAddr()
 	if err != nil {
 		return nil, err
@@ -83,6 +90,42 @@ func startStack(ctx context.Context, bins harness.Binaries, store, dir string) (
 		return nil, err
 	}
 	return s, nil
+}
+
+// fillerChats × fillerMessages messages of other chats are in the MySQL
+// database before the benchmarks run: the pull target is set for a
+// table of a million rows, where reading a page must cost what it costs in
+// a small one.
+const (
+	fillerChats    = 1000
+	fillerMessages = 1000
+)
+
+// fillTable bulk-loads the filler messages with MariaDB's sequence engine.
+func fillTable(ctx context.Context, dsn string) error {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	chats := fmt.Sprintf("seq_0_to_%d", fillerChats-1)
+	rows := fmt.Sprintf("seq_0_to_%d", fillerChats*fillerMessages-1)
+	stmts := []struct {
+		query string
+		args  []any
+	}{
+		{"INSERT INTO chats (chat, last_send_time) SELECT CONCAT('filler', seq, ':zz'), ? FROM " + chats,
+			[]any{fillerMessages}},
+		{"INSERT INTO chat_messages (chat, send_time, sender, client_msg_id, text) " +
+			"SELECT CONCAT('filler', seq DIV ?, ':zz'), 1 + seq MOD ?, 'zz', NULL, ? FROM " + rows,
+			[]any{fillerMessages, fillerMessages, "a filler message, as long as a short chat message is"}},
+	}
+	for _, st := range stmts {
+		if _, err := db.ExecContext(ctx, st.query, st.args...); err != nil {
+			return fmt.Errorf("filling the table: %w", err)
+		}
+	}
+	return nil
 }
 
 // errSkipStore marks a store that cannot run on this machine.

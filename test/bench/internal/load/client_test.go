@@ -108,6 +108,10 @@ func TestClientDecodesAnswers(t *testing.T) {
 	if err := c.Pull(t.Context(), c.PullURL("a:b", 0, 10), nil); err != nil {
 		t.Fatal(err)
 	}
+	size := PageSize{Messages: make([]struct{}, 7)} // a previous page's count must not leak
+	if n, err := c.PullSize(t.Context(), c.PullURL("a:b", 3, 10), &size); err != nil || n != 1 {
+		t.Fatalf("page size %d, %v; want 1", n, err)
+	}
 	for range 100 {
 		if err := c.Ping(t.Context()); err != nil {
 			t.Fatal(err)

@@ -119,7 +119,7 @@ func (r *runner) pull(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	rngs := r.rngs(r.opts.Concurrency)
-	pages := make([]Page, r.opts.Concurrency)
+	pages := make([]PageSize, r.opts.Concurrency)
 	do := func(ctx context.Context, w int, _ int64) Outcome {
 		return r.pullRandom(ctx, chats, rngs[w], &pages[w])
 	}
@@ -138,7 +138,7 @@ func (r *runner) mixed(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	rngs := r.rngs(r.opts.Concurrency)
-	pages := make([]Page, r.opts.Concurrency)
+	pages := make([]PageSize, r.opts.Concurrency)
 	cycle := int64(r.opts.Sends + r.opts.Pulls)
 	do := func(ctx context.Context, w int, seq int64) Outcome {
 		if seq%cycle < int64(r.opts.Sends) {
@@ -154,9 +154,8 @@ func (r *runner) mixed(ctx context.Context) (*Result, error) {
 
 // pullRandom pulls one page of a random chat from a random prefilled
 // message, decoding it into page to count its messages.
-func (r *runner) pullRandom(ctx context.Context, chats *chatSet, rng *rand.Rand, page *Page) Outcome {
+func (r *runner) pullRandom(ctx context.Context, chats *chatSet, rng *rand.Rand, page *PageSize) Outcome {
 	k := rng.IntN(chats.len())
-	*page = Page{Messages: page.Messages[:0]} // fields a server leaves out must not keep old values
-	err := r.client.Pull(ctx, chats.pullURL(k, chats.cursor(k, rng)), page)
-	return Outcome{Op: OpPull, Items: len(page.Messages), Err: err}
+	n, err := r.client.PullSize(ctx, chats.pullURL(k, chats.cursor(k, rng)), page)
+	return Outcome{Op: OpPull, Items: n, Err: err}
 }
