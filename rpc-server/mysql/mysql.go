@@ -64,7 +64,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 		return nil, d.TranslateError(fmt.Errorf("mysql: %w", err))
 	}
 	if opts.Lanes <= 0 {
-		opts.Lanes = 4
+		opts.Lanes = 2
 	}
 	s, err := sqlstore.New(db, db, d, opts.Options)
 	if err != nil {
