@@ -1,7 +1,8 @@
 // Package elastic_test proves that the message service scales out and in
 // under load with zero failed client requests: real processes of both
 // binaries, MariaDB, etcd, replicas started, terminated and killed while
-// clients send and followers tail.
+// clients send, followers tail and readers page through chat histories
+// (largely from the replicas' range caches).
 package elastic_test
 
 import (
@@ -98,12 +99,19 @@ func TestScaleOutAndInUnderLoad(t *testing.T) {
 	}
 	report := load.stop(t)
 
+	cacheHits := 0.0
 	for i, r := range replicas[1:] {
 		name := fmt.Sprintf("replica %d", i+1)
 		served[name] = scrapeRequests(t, r)
 		if served[name] == 0 {
 			t.Errorf("%s served no requests", name)
 		}
+		cacheHits += scrapeSum(t, r.metricsURL, "pigeonhole_range_cache_lookups_total", `result="hit"`)
+	}
+	// The readers' checks above judge the range caches only if they were
+	// used.
+	if cacheHits == 0 {
+		t.Error("no page came from a replica's range cache")
 	}
 	if served["replica 0"] == 0 || served["replica 1 before kill"] == 0 {
 		t.Errorf("a replica served nothing before it was stopped: %v", served)
@@ -112,5 +120,6 @@ func TestScaleOutAndInUnderLoad(t *testing.T) {
 	for _, g := range gateways {
 		retries += scrapeSum(t, g.URL+"/metrics", "pigeonhole_rpc_retries_total")
 	}
-	t.Logf("summary: %s; gateway RPC retries %.0f; requests served per replica %v", report, retries, served)
+	t.Logf("summary: %s; gateway RPC retries %.0f; requests served per replica %v; range-cache hits on the surviving replicas %.0f",
+		report, retries, served, cacheHits)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,6 +26,7 @@ type load struct {
 	quit     chan struct{}
 	senders  sync.WaitGroup
 	follow   sync.WaitGroup
+	readers  sync.WaitGroup
 	caughtUp chan struct{} // closed when followers should stop at the final count
 
 	requests atomic.Int64
@@ -33,6 +35,13 @@ type load struct {
 	acked    map[string][]ackedMessage // by chat
 	seen     map[string][]pulledMessage
 	expected map[string]int // final count per chat, set when senders stop
+	passes   map[string][]readPass
+}
+
+// readPass is one read of a whole chat from its beginning by a reader.
+type readPass struct {
+	ackedBefore int     // acknowledged sends of the chat when the pass began
+	times       []int64 // the send times it read, in order
 }
 
 type ackedMessage struct {
@@ -55,6 +64,7 @@ func startLoad(t *testing.T, gateways []*harness.Gateway, chats, senders int) *l
 		caughtUp: make(chan struct{}),
 		acked:    map[string][]ackedMessage{},
 		seen:     map[string][]pulledMessage{},
+		passes:   map[string][]readPass{},
 	}
 	for c := 0; c < chats; c++ {
 		l.chats = append(l.chats, fmt.Sprintf("amy%d:bob%d", c, c))
@@ -66,8 +76,54 @@ func startLoad(t *testing.T, gateways []*harness.Gateway, chats, senders int) *l
 	for f, chat := range l.chats {
 		l.follow.Add(1)
 		go l.tail(f, chat)
+		l.readers.Add(1)
+		go l.read(f, chat)
 	}
 	return l
+}
+
+// read pages through chat from its beginning again and again until quit,
+// with page sizes varying from 1 to 20 and gateways alternating, as
+// people scrolling a chat's history do. Most of its pages come from the
+// replicas' range caches (history already read) while the tail keeps
+// growing, so stop checks that every pass read a prefix of the chat's
+// final history holding every message acknowledged before the pass began.
+func (l *load) read(id int, chat string) {
+	defer l.readers.Done()
+	rng := rand.New(rand.NewPCG(uint64(id), 7))
+	for i := 0; ; {
+		select {
+		case <-l.quit:
+			return
+		default:
+		}
+		l.mu.Lock()
+		pass := readPass{ackedBefore: len(l.acked[chat])}
+		l.mu.Unlock()
+		for cursor := int64(0); ; i++ {
+			var page struct {
+				Messages   []pulledMessage `json:"messages"`
+				HasMore    bool            `json:"has_more"`
+				NextCursor int64           `json:"next_cursor"`
+			}
+			q := url.Values{"chat": {chat}, "cursor": {fmt.Sprint(cursor)}, "limit": {fmt.Sprint(1 + rng.IntN(20))}}
+			if err := l.do(http.MethodGet, l.gateways[(id+i)%len(l.gateways)].URL+"/api/pull?"+q.Encode(), nil, &page); err != nil {
+				l.fail("read %s at %d: %v", chat, cursor, err)
+				break
+			}
+			for _, m := range page.Messages {
+				pass.times = append(pass.times, m.SendTime)
+			}
+			if !page.HasMore {
+				l.mu.Lock()
+				l.passes[chat] = append(l.passes[chat], pass)
+				l.mu.Unlock()
+				break
+			}
+			cursor = page.NextCursor
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (l *load) fail(format string, args ...any) {
@@ -182,6 +238,7 @@ func (l *load) stop(t *testing.T) string {
 	t.Helper()
 	close(l.quit)
 	l.senders.Wait()
+	l.readers.Wait()
 	l.mu.Lock()
 	l.expected = map[string]int{}
 	for chat, acked := range l.acked {
@@ -209,8 +266,14 @@ func (l *load) stop(t *testing.T) string {
 		if !slices.Equal(l.seen[chat], final) {
 			t.Errorf("chat %s: the follower saw %d messages, the chat holds %d, or in another order", chat, len(l.seen[chat]), len(final))
 		}
+		checkReads(t, chat, l.passes[chat], acked, final)
 	}
-	return fmt.Sprintf("%d client requests (%d acknowledged sends over %d chats), %d failed", l.requests.Load(), sends, len(l.chats), len(l.failures))
+	passes := 0
+	for _, p := range l.passes {
+		passes += len(p)
+	}
+	return fmt.Sprintf("%d client requests (%d acknowledged sends over %d chats, %d history reads checked), %d failed",
+		l.requests.Load(), sends, len(l.chats), passes, len(l.failures))
 }
 
 // pullAll reads a whole chat through the first gateway.
@@ -232,6 +295,36 @@ func (l *load) pullAll(t *testing.T, chat string) []pulledMessage {
 			return all
 		}
 		cursor = page.NextCursor
+	}
+}
+
+// checkReads checks that each of a reader's passes over chat read a prefix
+// of its final history, including every message acknowledged before the
+// pass began, and that there were passes to check.
+func checkReads(t *testing.T, chat string, passes []readPass, acked []ackedMessage, final []pulledMessage) {
+	t.Helper()
+	if len(passes) < 10 {
+		t.Errorf("chat %s: the reader completed %d passes, want at least 10", chat, len(passes))
+	}
+	finalTimes := make([]int64, len(final))
+	for i, m := range final {
+		finalTimes[i] = m.SendTime
+	}
+	for n, p := range passes {
+		if len(p.times) > len(finalTimes) || !slices.Equal(p.times, finalTimes[:len(p.times)]) {
+			t.Errorf("chat %s: pass %d read %d messages that are not the start of the chat's history", chat, n, len(p.times))
+			continue
+		}
+		read := make(map[int64]bool, len(p.times))
+		for _, st := range p.times {
+			read[st] = true
+		}
+		for _, a := range acked[:p.ackedBefore] {
+			if !read[a.sendTime] {
+				t.Errorf("chat %s: pass %d missed %q, acknowledged at %d before the pass began", chat, n, a.text, a.sendTime)
+				break
+			}
+		}
 	}
 }
 
