@@ -173,3 +173,46 @@ func TestClosedCacheReportsTheClosedStore(t *testing.T) {
 		t.Fatalf("pull after close: %v, want unavailable", err)
 	}
 }
+
+// BenchmarkCachedPull pulls pages of 10 at random places of a chat of 1,000
+// messages whose history has been read once, in parallel: the pages come
+// from memory.
+func BenchmarkCachedPull(b *testing.B) {
+	inner, err := sqlite.Open(context.Background(), b.TempDir(), sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cache := rangecache.New(inner, rangecache.Config{MaxBytes: 8 << 20})
+	defer cache.Close()
+	svc := pigeonhole.NewService(cache, pigeonhole.Config{})
+	var times []int64
+	for i := range 1000 {
+		m, err := svc.Send(b.Context(), pigeonhole.SendRequest{Chat: "a:b", Sender: "a", Text: fmt.Sprint("message ", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, m.SendTime)
+	}
+	for cursor := int64(0); ; {
+		page, err := svc.Pull(b.Context(), pigeonhole.PullRequest{Chat: "a:b", Cursor: cursor, Limit: 100})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !page.HasMore {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		rng := rand.New(rand.NewPCG(rand.Uint64(), 1))
+		for pb.Next() {
+			cursor := times[rng.IntN(len(times)-20)]
+			page, err := svc.Pull(context.Background(), pigeonhole.PullRequest{Chat: "a:b", Cursor: cursor, Limit: 10})
+			if err != nil || len(page.Messages) != 10 {
+				b.Fatalf("pull: %d messages, %v", len(page.Messages), err)
+			}
+		}
+	})
+}
