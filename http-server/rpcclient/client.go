@@ -258,29 +258,28 @@ var errEmpty = pigeonhole.Errorf(pigeonhole.CodeInternal, "empty response from t
 // sendBatch sends a batch of sends in one RPC.
 func (c *Client) sendBatch(items []*rpc.SendRequest, ids []string) []outcome[*rpc.SendResponse] {
 	resp, err := c.rpc.SendBatch(c.outgoing(context.Background()), &rpc.SendBatchRequest{Items: items, RequestIds: ids})
-	switch {
-	case err != nil:
-		return spread[*rpc.SendResponse](len(items), nil, transportError(err))
-	case resp == nil:
-		return spread[*rpc.SendResponse](len(items), nil, errEmpty)
-	case resp.Code != 0:
-		return spread[*rpc.SendResponse](len(items), nil, businessError(resp.Code, resp.Msg))
+	if err != nil || resp == nil {
+		return spread[*rpc.SendResponse](len(items), nil, batchFailure(err))
 	}
-	return spread(len(items), resp.Items, nil)
+	return spread(len(items), resp.Items, businessErrorOrNil(resp.Code, resp.Msg))
 }
 
 // pullBatch sends a batch of pulls in one RPC.
 func (c *Client) pullBatch(items []*rpc.PullRequest, ids []string) []outcome[*rpc.PullResponse] {
 	resp, err := c.rpc.PullBatch(c.outgoing(context.Background()), &rpc.PullBatchRequest{Items: items, RequestIds: ids})
-	switch {
-	case err != nil:
-		return spread[*rpc.PullResponse](len(items), nil, transportError(err))
-	case resp == nil:
-		return spread[*rpc.PullResponse](len(items), nil, errEmpty)
-	case resp.Code != 0:
-		return spread[*rpc.PullResponse](len(items), nil, businessError(resp.Code, resp.Msg))
+	if err != nil || resp == nil {
+		return spread[*rpc.PullResponse](len(items), nil, batchFailure(err))
 	}
-	return spread(len(items), resp.Items, nil)
+	return spread(len(items), resp.Items, businessErrorOrNil(resp.Code, resp.Msg))
+}
+
+// batchFailure is the error of a batch RPC that brought no answer: err,
+// or no response at all.
+func batchFailure(err error) error {
+	if err != nil {
+		return transportError(err)
+	}
+	return errEmpty
 }
 
 // spread gives each of a batch's n items its outcome: its own answer in
@@ -311,6 +310,14 @@ func (c *Client) Ready(ctx context.Context) error {
 		return businessError(resp.GetCode(), resp.GetMsg())
 	}
 	return nil
+}
+
+// businessErrorOrNil is businessError, or nil for code 0.
+func businessErrorOrNil(code int32, msg string) error {
+	if code == 0 {
+		return nil
+	}
+	return businessError(code, msg)
 }
 
 func businessError(code int32, msg string) error {

@@ -116,48 +116,38 @@ const MaxBatch = 1024
 // SendBatch implements rpc.IMService: each item is handled as a Send of
 // its own, all at once, so that the store can commit them together.
 func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rpc.SendBatchResponse, error) {
-	items := req.GetItems()
-	if code, msg, ok := checkBatch(len(items)); !ok {
-		return &rpc.SendBatchResponse{Code: code, Msg: msg}, nil
+	if req == nil {
+		req = &rpc.SendBatchRequest{}
 	}
-	out := make([]*rpc.SendResponse, len(items))
-	h.each(ctx, req.GetRequestIds(), len(items), func(ctx context.Context, i int) {
-		out[i], _ = h.Send(ctx, items[i])
-	}, func(i int, code int32, msg string) {
-		out[i] = &rpc.SendResponse{Code: code, Msg: msg}
-	})
-	return &rpc.SendBatchResponse{Code: 0, Msg: successMsg, Items: out}, nil
+	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), h.Send,
+		func(code int32, msg string) *rpc.SendResponse { return &rpc.SendResponse{Code: code, Msg: msg} })
+	return &rpc.SendBatchResponse{Code: code, Msg: msg, Items: items}, nil
 }
 
 // PullBatch implements rpc.IMService: each item is handled as a Pull of
 // its own, all at once.
 func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rpc.PullBatchResponse, error) {
-	items := req.GetItems()
-	if code, msg, ok := checkBatch(len(items)); !ok {
-		return &rpc.PullBatchResponse{Code: code, Msg: msg}, nil
+	if req == nil {
+		req = &rpc.PullBatchRequest{}
 	}
-	out := make([]*rpc.PullResponse, len(items))
-	h.each(ctx, req.GetRequestIds(), len(items), func(ctx context.Context, i int) {
-		out[i], _ = h.Pull(ctx, items[i])
-	}, func(i int, code int32, msg string) {
-		out[i] = &rpc.PullResponse{Code: code, Msg: msg}
-	})
-	return &rpc.PullBatchResponse{Code: 0, Msg: successMsg, Items: out}, nil
+	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), h.Pull,
+		func(code int32, msg string) *rpc.PullResponse { return &rpc.PullResponse{Code: code, Msg: msg} })
+	return &rpc.PullBatchResponse{Code: code, Msg: msg, Items: items}, nil
 }
 
-func checkBatch(n int) (int32, string, bool) {
-	if n > MaxBatch {
-		return pigeonhole.CodeInvalidArgument.Number(), fmt.Sprintf("a batch holds at most %d items, got %d", MaxBatch, n), false
+// runBatch runs do for every item concurrently, each with its caller's
+// request id (ids[i], when there is one) in its context, and returns the
+// answers in order with the batch's own Code and Msg. An item that panics
+// is answered with failed's internal error; the others go on. A batch of
+// more than MaxBatch items is refused whole.
+func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids []string,
+	do func(context.Context, Req) (Resp, error), failed func(code int32, msg string) Resp) ([]Resp, int32, string) {
+	if len(items) > MaxBatch {
+		return nil, pigeonhole.CodeInvalidArgument.Number(), fmt.Sprintf("a batch holds at most %d items, got %d", MaxBatch, len(items))
 	}
-	return 0, "", true
-}
-
-// each runs do for items 0..n-1 concurrently, each with its caller's
-// request id in its context, and waits for all. An item that panics is
-// answered through failed with an internal error; the others go on.
-func (h *Handler) each(ctx context.Context, ids []string, n int, do func(context.Context, int), failed func(int, int32, string)) {
+	out := make([]Resp, len(items))
 	var wg sync.WaitGroup
-	for i := range n {
+	for i, item := range items {
 		itemCtx := ctx
 		if i < len(ids) {
 			itemCtx = WithRequestID(ctx, ids[i])
@@ -165,14 +155,14 @@ func (h *Handler) each(ctx context.Context, ids []string, n int, do func(context
 		wg.Go(func() {
 			defer func() {
 				if p := recover(); p != nil {
-					code, msg := h.fail(itemCtx, "batch item", pigeonhole.Errorf(pigeonhole.CodeInternal, "panic: %v", p))
-					failed(i, code, msg)
+					out[i] = failed(h.fail(itemCtx, "batch item", pigeonhole.Errorf(pigeonhole.CodeInternal, "panic: %v", p)))
 				}
 			}()
-			do(itemCtx, i)
+			out[i], _ = do(itemCtx, item) // Send and Pull answer every failure in their response
 		})
 	}
 	wg.Wait()
+	return out, 0, successMsg
 }
 
 // Ping implements rpc.IMService: Code 0 when the service can reach its
