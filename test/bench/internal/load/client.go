@@ -137,11 +137,30 @@ type Page struct {
 	NextCursor int64     `json:"next_cursor"`
 }
 
-// PageSize is a pull's answer decoded only as far as counting its
-// messages: the JSON is still checked whole, but the messages' fields are
-// skipped rather than copied, which halves the generator's CPU per pull.
+// PageSize is a pull's answer taken only as far as counting its messages:
+// the body must be valid JSON, and the messages are counted by their
+// "send_time" keys (a text cannot hold that sequence unescaped). That is
+// about a tenth of the CPU of decoding the page, which matters: the load
+// generator shares the machine with the servers it measures.
 type PageSize struct {
-	Messages []struct{} `json:"messages"`
+	Messages int
+}
+
+// decodeBody implements bodyDecoder.
+func (p *PageSize) decodeBody(body []byte) error {
+	if !json.Valid(body) {
+		return errors.New("invalid JSON")
+	}
+	p.Messages = bytes.Count(body, sendTimeKey)
+	return nil
+}
+
+var sendTimeKey = []byte(`"send_time":`)
+
+// bodyDecoder is a destination of answers that decodes them itself instead
+// of through json.Unmarshal.
+type bodyDecoder interface {
+	decodeBody([]byte) error
 }
 
 // Send posts body, a JSON send request, to /api/send. It succeeds on 200;
@@ -176,10 +195,10 @@ func (c *Client) Pull(ctx context.Context, pullURL string, page *Page) error {
 
 // PullSize gets pullURL like Pull and returns the number of messages of
 // the page.
-func (c *Client) PullSize(ctx context.Context, pullURL string, page *PageSize) (int, error) {
-	page.Messages = page.Messages[:0]
-	err := c.do(ctx, "GET", pullURL, nil, page)
-	return len(page.Messages), err
+func (c *Client) PullSize(ctx context.Context, pullURL string) (int, error) {
+	var page PageSize
+	err := c.do(ctx, "GET", pullURL, nil, &page)
+	return page.Messages, err
 }
 
 // Ping gets /ping. It succeeds on 200.
@@ -242,10 +261,16 @@ func answer(status int, body []byte, into any) error {
 	if status != 200 {
 		return &Failure{Kind: "status " + strconv.Itoa(status), Detail: string(body[:min(len(body), 256)])}
 	}
-	if into != nil {
-		if err := json.Unmarshal(body, into); err != nil {
-			return &Failure{Kind: "body: not the API's JSON", Detail: err.Error()}
-		}
+	var err error
+	switch into := into.(type) {
+	case nil:
+	case bodyDecoder:
+		err = into.decodeBody(body)
+	default:
+		err = json.Unmarshal(body, into)
+	}
+	if err != nil {
+		return &Failure{Kind: "body: not the API's JSON", Detail: err.Error()}
 	}
 	return nil
 }

@@ -108,8 +108,7 @@ func TestClientDecodesAnswers(t *testing.T) {
 	if err := c.Pull(t.Context(), c.PullURL("a:b", 0, 10), nil); err != nil {
 		t.Fatal(err)
 	}
-	size := PageSize{Messages: make([]struct{}, 7)} // a previous page's count must not leak
-	if n, err := c.PullSize(t.Context(), c.PullURL("a:b", 3, 10), &size); err != nil || n != 1 {
+	if n, err := c.PullSize(t.Context(), c.PullURL("a:b", 3, 10)); err != nil || n != 1 {
 		t.Fatalf("page size %d, %v; want 1", n, err)
 	}
 	for range 100 {
@@ -404,5 +403,26 @@ func TestClientConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := conns.Load(); n > workers {
 		t.Errorf("%d connections for %d workers", n, workers)
+	}
+}
+
+func TestPageSizeCountsMessages(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want int
+		ok   bool
+	}{
+		{`{"messages":[],"has_more":false,"next_cursor":3}`, 0, true},
+		{`{"messages":[{"chat":"a:b","text":"x","sender":"a","send_time":1},{"chat":"a:b","text":"y","sender":"b","send_time":2}]}`, 2, true},
+		// A text quoting the key is escaped, so it is not counted.
+		{`{"messages":[{"chat":"a:b","text":"\"send_time\": 5","sender":"a","send_time":1}]}`, 1, true},
+		{`{"messages":[{"send_time":1}`, 0, false},
+		{`<html>oops</html>`, 0, false},
+	} {
+		var p PageSize
+		err := p.decodeBody([]byte(tc.body))
+		if (err == nil) != tc.ok || p.Messages != tc.want {
+			t.Errorf("%s: %d messages, %v; want %d, ok %v", tc.body, p.Messages, err, tc.want, tc.ok)
+		}
 	}
 }

@@ -119,9 +119,8 @@ func (r *runner) pull(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	rngs := r.rngs(r.opts.Concurrency)
-	pages := make([]PageSize, r.opts.Concurrency)
 	do := func(ctx context.Context, w int, _ int64) Outcome {
-		return r.pullRandom(ctx, chats, rngs[w], &pages[w])
+		return r.pullRandom(ctx, chats, rngs[w])
 	}
 	res := r.measure(ctx, r.opts.Concurrency, do, OpPull)
 	res.Prefill = pre
@@ -138,14 +137,13 @@ func (r *runner) mixed(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	rngs := r.rngs(r.opts.Concurrency)
-	pages := make([]PageSize, r.opts.Concurrency)
 	cycle := int64(r.opts.Sends + r.opts.Pulls)
 	do := func(ctx context.Context, w int, seq int64) Outcome {
 		if seq%cycle < int64(r.opts.Sends) {
 			body := chats.sendBodies[rngs[w].IntN(chats.len())]
 			return Outcome{Op: OpSend, Err: r.client.Send(ctx, body, nil)}
 		}
-		return r.pullRandom(ctx, chats, rngs[w], &pages[w])
+		return r.pullRandom(ctx, chats, rngs[w])
 	}
 	res := r.measure(ctx, r.opts.Concurrency, do, OpSend, OpPull)
 	res.Prefill = pre
@@ -153,9 +151,9 @@ func (r *runner) mixed(ctx context.Context) (*Result, error) {
 }
 
 // pullRandom pulls one page of a random chat from a random prefilled
-// message, decoding it into page to count its messages.
-func (r *runner) pullRandom(ctx context.Context, chats *chatSet, rng *rand.Rand, page *PageSize) Outcome {
+// message, counting its messages.
+func (r *runner) pullRandom(ctx context.Context, chats *chatSet, rng *rand.Rand) Outcome {
 	k := rng.IntN(chats.len())
-	n, err := r.client.PullSize(ctx, chats.pullURL(k, chats.cursor(k, rng)), page)
+	n, err := r.client.PullSize(ctx, chats.pullURL(k, chats.cursor(k, rng)))
 	return Outcome{Op: OpPull, Items: n, Err: err}
 }
