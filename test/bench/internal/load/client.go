@@ -140,7 +140,7 @@ type Page struct {
 // PageSize is a pull's answer taken only as far as counting its messages:
 // the body must be valid JSON, and the messages are counted by their
 // "send_time" keys (a text cannot hold that sequence unescaped). That is
-// about a tenth of the CPU of decoding the page, which matters: the load
+// about half the CPU of decoding the page, which matters: the load
 // generator shares the machine with the servers it measures.
 type PageSize struct {
 	Messages int
