@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // registers on http.DefaultServeMux, as in the binary
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -60,6 +61,11 @@ func TestServe(t *testing.T) {
 	var e struct{ Code, Message string }
 	if err := json.Unmarshal([]byte(body), &e); err != nil || code != 503 || e.Code != "unavailable" || e.Message == "" {
 		t.Fatalf("readyz with storage down: %d %s", code, body)
+	}
+	// The binary links net/http/pprof (for --pprof-addr), which registers
+	// on http.DefaultServeMux: this port must not serve it.
+	if code, _ := get("/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ on the metrics port: %d, want 404", code)
 	}
 	code, body = get("/metrics")
 	for _, want := range []string{
