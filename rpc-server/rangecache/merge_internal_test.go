@@ -1,6 +1,7 @@
 package rangecache
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -83,7 +84,16 @@ func checkInvariants(t *testing.T, sh *shard, e *entry, h []pigeonhole.Message) 
 // prove, and checks after each that the segments hold exactly the
 // history's messages in their intervals (also those appended after the
 // read), and that every lookup they answer is the store's answer.
+//
+// With a small budget, the chat is trimmed to half its shard after every
+// insert, and what stays must be exact all the same.
 func TestSegmentsStayExact(t *testing.T) {
+	for _, max := range []int64{math.MaxInt64, 40 * 98} { // 98 bytes a message of history()
+		t.Run(fmt.Sprint("max=", max), func(t *testing.T) { testSegmentsStayExact(t, max) })
+	}
+}
+
+func testSegmentsStayExact(t *testing.T, max int64) {
 	chat, err := pigeonhole.ParseChatID("a:b")
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +102,7 @@ func TestSegmentsStayExact(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		final := history(chat, 120)
 		n := 1 + rng.IntN(40) // the messages committed so far: final[:n]
-		sh := &shard{chats: map[pigeonhole.ChatID]*entry{}, max: math.MaxInt64}
+		sh := &shard{chats: map[pigeonhole.ChatID]*entry{}, max: max}
 		hits := 0
 		for range 400 {
 			if n < len(final) && rng.IntN(4) == 0 {
@@ -109,7 +119,14 @@ func TestSegmentsStayExact(t *testing.T) {
 			}
 			if seg, ok := learned(q, want); ok {
 				sh.insert(chat, seg)
-				checkInvariants(t, sh, sh.chats[chat], final)
+				e := sh.chats[chat]
+				if e == nil {
+					t.Fatalf("seed %d: the chat was evicted, though a page fits in its budget", seed)
+				}
+				checkInvariants(t, sh, e, final)
+				if e.bytes > max/2 {
+					t.Fatalf("seed %d: the chat holds %d bytes, more than half its shard's %d", seed, e.bytes, max)
+				}
 			}
 		}
 		if hits == 0 {

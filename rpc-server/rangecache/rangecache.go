@@ -13,7 +13,8 @@
 // page) always goes to the store, so new messages are never missed.
 //
 // Nothing is invalidated on Append: a new message lies after every segment.
-// Memory is bounded: chats are evicted whole, least recently used first.
+// Memory is bounded: chats are evicted whole, least recently used first,
+// and a chat too big for its share keeps only a window of its history.
 package rangecache
 
 import (
@@ -231,7 +232,16 @@ func (sh *shard) insert(chat pigeonhole.ChatID, seg segment) {
 	}
 	before := e.bytes
 	e.merge(seg)
+	// One chat may take half its shard: a chat bigger than that keeps a
+	// window of its history from what was just read on, instead of being
+	// evicted whole again and again.
+	if limit := sh.max / 2; e.bytes > limit {
+		e.trim(seg.lo, limit)
+	}
 	sh.bytes += e.bytes - before
+	if len(e.segs) == 0 {
+		sh.evict(e)
+	}
 	for sh.bytes > sh.max && sh.lru.Len() > 0 {
 		sh.evict(sh.lru.Back().Value.(*entry))
 	}
@@ -286,6 +296,39 @@ func before(hi, lo int64) bool {
 	return hi < lo && uint64(lo)-uint64(hi) > 1
 }
 
+// trim cuts e down to at most limit bytes: only the segment holding t
+// stays, and of it the messages from t on that fit. A cut run of a final
+// run is final too: its bounds move to the first and last messages kept
+// wherever messages were cut. If not even the message at t fits, nothing
+// stays.
+func (e *entry) trim(t int64, limit int64) {
+	i, found := slices.BinarySearchFunc(e.segs, t, func(s segment, t int64) int { return cmp.Compare(s.lo, t) })
+	if !found {
+		i--
+	}
+	s := e.segs[i] // merge left t inside a segment
+	from, n, size := lower(s.msgs, t), 0, int64(0)
+	for _, m := range s.msgs[from:] {
+		if size+messageSize(m) > limit {
+			break
+		}
+		size += messageSize(m)
+		n++
+	}
+	e.segs, e.bytes = nil, 0
+	if n == 0 {
+		return
+	}
+	kept := segment{lo: s.lo, hi: s.hi, msgs: slices.Clone(s.msgs[from : from+n])}
+	if from > 0 {
+		kept.lo = kept.msgs[0].SendTime
+	}
+	if from+n < len(s.msgs) {
+		kept.hi = kept.msgs[n-1].SendTime
+	}
+	e.segs, e.bytes = []segment{kept}, size
+}
+
 // evict drops e from the shard.
 func (sh *shard) evict(e *entry) {
 	sh.lru.Remove(e.elem)
@@ -322,7 +365,11 @@ func upper(msgs []pigeonhole.Message, t int64) int {
 func sizeOf(msgs []pigeonhole.Message) int64 {
 	var n int64
 	for _, m := range msgs {
-		n += int64(messageOverhead + len(m.Sender) + len(m.Text) + len(m.ClientMsgID))
+		n += messageSize(m)
 	}
 	return n
+}
+
+func messageSize(m pigeonhole.Message) int64 {
+	return int64(messageOverhead + len(m.Sender) + len(m.Text) + len(m.ClientMsgID))
 }
