@@ -232,11 +232,11 @@ func (sh *shard) insert(chat pigeonhole.ChatID, seg segment) {
 	}
 	before := e.bytes
 	e.merge(seg)
-	// One chat may take half its shard: a chat bigger than that keeps a
-	// window of its history from what was just read on, instead of being
-	// evicted whole again and again.
-	if limit := sh.max / 2; e.bytes > limit {
-		e.trim(seg.lo, limit)
+	// One chat may take its whole shard (the others go): a chat bigger
+	// than that keeps a window of its history from what was just read on,
+	// instead of being evicted whole again and again.
+	if e.bytes > sh.max {
+		e.trim(seg.lo, sh.max)
 	}
 	sh.bytes += e.bytes - before
 	if len(e.segs) == 0 {
