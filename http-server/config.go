@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 )
@@ -41,8 +42,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
-	if cfg.RPCBatch < 1 || cfg.RPCBatch > 1024 || cfg.RPCBatchLanes < 1 {
-		return config{}, fmt.Errorf("--rpc-batch must be 1 to 1024 and --rpc-batch-lanes positive")
+	if cfg.RPCBatch < 1 || cfg.RPCBatch > rpcclient.MaxBatch || cfg.RPCBatchLanes < 1 {
+		return config{}, fmt.Errorf("--rpc-batch must be 1 to %d and --rpc-batch-lanes positive", rpcclient.MaxBatch)
 	}
 	if len(cfg.Services) == 0 && len(cfg.Etcd) == 0 {
 		return config{}, fmt.Errorf("--service: no message-service address")

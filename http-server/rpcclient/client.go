@@ -69,10 +69,10 @@ type Client struct {
 	rpc       imservice.Client
 	requestID func(context.Context) string
 	observed  bool // an Observer counts attempts
-	// sends and pulls coalesce calls into batch RPCs; nil when batching
-	// is off.
-	sends *batcher[*rpc.SendRequest, *rpc.SendResponse]
-	pulls *batcher[*rpc.PullRequest, *rpc.PullResponse]
+	// send and pull carry one call to the service: in a batch RPC, or in
+	// an RPC of its own when batching is off. Their errors are mapped.
+	send func(context.Context, *rpc.SendRequest) (*rpc.SendResponse, error)
+	pull func(context.Context, *rpc.PullRequest) (*rpc.PullResponse, error)
 }
 
 // New builds the client.
@@ -125,15 +125,40 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
 	cl := &Client{rpc: c, requestID: cfg.RequestID, observed: cfg.Observer != nil}
-	if cfg.MaxBatch > 1 {
-		lanes := cfg.BatchLanes
-		if lanes <= 0 {
-			lanes = 8
+	if cfg.MaxBatch <= 1 {
+		cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
+			return mapped(c.Send(cl.outgoing(ctx), req))
 		}
-		cl.sends = &batcher[*rpc.SendRequest, *rpc.SendResponse]{lanes: lanes, max: min(cfg.MaxBatch, kitexrpc.MaxBatch), call: cl.sendBatch}
-		cl.pulls = &batcher[*rpc.PullRequest, *rpc.PullResponse]{lanes: lanes, max: min(cfg.MaxBatch, kitexrpc.MaxBatch), call: cl.pullBatch}
+		cl.pull = func(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
+			return mapped(c.Pull(cl.outgoing(ctx), req))
+		}
+		return cl, nil
+	}
+	lanes, most := cfg.BatchLanes, min(cfg.MaxBatch, MaxBatch)
+	if lanes <= 0 {
+		lanes = 8
+	}
+	sends := &batcher[*rpc.SendRequest, *rpc.SendResponse]{lanes: lanes, max: most, call: cl.sendBatch}
+	pulls := &batcher[*rpc.PullRequest, *rpc.PullResponse]{lanes: lanes, max: most, call: cl.pullBatch}
+	cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
+		return sends.do(ctx, req, cl.id(ctx))
+	}
+	cl.pull = func(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
+		return pulls.do(ctx, req, cl.id(ctx))
 	}
 	return cl, nil
+}
+
+// MaxBatch is the most calls one batch RPC carries: the service refuses
+// more.
+const MaxBatch = kitexrpc.MaxBatch
+
+// mapped passes an RPC's outcome on with its transport error mapped.
+func mapped[T any](resp T, err error) (T, error) {
+	if err != nil {
+		return resp, transportError(err)
+	}
+	return resp, nil
 }
 
 // retryPolicy retries every failed call on another replica: retrying is
@@ -194,13 +219,7 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 		key = "gw-" + rand.Text()
 	}
 	wire := &rpc.SendRequest{Message: &rpc.Message{Chat: req.Chat, Text: req.Text, Sender: req.Sender, ClientMsgId: &key}}
-	var resp *rpc.SendResponse
-	var err error
-	if c.sends != nil {
-		resp, err = c.sends.do(ctx, wire, c.id(ctx))
-	} else if resp, err = c.rpc.Send(c.outgoing(ctx), wire); err != nil {
-		err = transportError(err)
-	}
+	resp, err := c.send(ctx, wire)
 	if err != nil {
 		return pigeonhole.Message{}, err
 	}
@@ -220,13 +239,7 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 // Pull returns one page of a chat. Errors as for Send.
 func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
 	wire := &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse}
-	var resp *rpc.PullResponse
-	var err error
-	if c.pulls != nil {
-		resp, err = c.pulls.do(ctx, wire, c.id(ctx))
-	} else if resp, err = c.rpc.Pull(c.outgoing(ctx), wire); err != nil {
-		err = transportError(err)
-	}
+	resp, err := c.pull(ctx, wire)
 	if err != nil {
 		return pigeonhole.Page{}, err
 	}
