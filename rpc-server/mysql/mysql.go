@@ -83,7 +83,11 @@ func dialect() sqlstore.Dialect {
 		// wait on other chats' rows).
 		KeepExisting:    "ON DUPLICATE KEY UPDATE last_send_time = last_send_time",
 		ReplaceExisting: "ON DUPLICATE KEY UPDATE last_send_time = VALUES(last_send_time)",
-		TranslateError:  translateError,
+		// Without the hint MariaDB 10.11 joins the key list to
+		// chat_messages by the primary key's chat prefix, reading every
+		// message of each chat.
+		UseIdempotencyIndex: "FORCE INDEX (chat_messages_idempotency)",
+		TranslateError:      translateError,
 		Retryable: func(err error) bool {
 			var e *mysql.MySQLError
 			return errors.As(err, &e) && (e.Number == errDeadlock || e.Number == errLockWaitTimeout)

