@@ -418,6 +418,9 @@ func TestPageSizeCountsMessages(t *testing.T) {
 		{`{"messages":[{"chat":"a:b","text":"\"send_time\": 5","sender":"a","send_time":1}]}`, 1, true},
 		{`{"messages":[{"send_time":1}`, 0, false},
 		{`<html>oops</html>`, 0, false},
+		{`{"messages":[]} trailing`, 0, false},
+		{`{"messages":[{"text":"bad \q escape","send_time":1}]}`, 0, false},
+		{`{"messages":[{"send_time":1,}]}`, 0, false},
 	} {
 		var p PageSize
 		err := p.decodeBody([]byte(tc.body))
