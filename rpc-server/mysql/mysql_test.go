@@ -224,3 +224,41 @@ func TestOneBadMessageDoesNotFailItsBatch(t *testing.T) {
 		t.Fatalf("stored %d messages (%v), want %d", len(rows), err, good)
 	}
 }
+
+// TestFailedAppendLeavesNoOpenTransaction fails an append after it has
+// locked its chat's row (the insert is rejected: a sender longer than its
+// column). Its transaction must not stay open on a pooled connection, where
+// it would hold the lock and the connection's next START TRANSACTION would
+// commit whatever the failed batch had written.
+func TestFailedAppendLeavesNoOpenTransaction(t *testing.T) {
+	dsn := mysqltest.NewDSN(t)
+	s := MustOpen(t, dsn, nil)
+	defer s.Close()
+	chat, err := pigeonhole.ParseChatID("a:b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := pigeonhole.Message{Chat: chat, Sender: strings.Repeat("x", 100), Text: "rejected"}
+	if _, err := s.Append(context.Background(), bad); err == nil {
+		t.Fatal("the bad message was stored")
+	}
+	db := rawDB(t, dsn)
+	const openInThisDB = `SELECT COUNT(*) FROM information_schema.INNODB_TRX t
+		JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.DB = DATABASE()`
+	// A discarded connection's transaction ends when the server sees it close.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var open int
+		if err := db.QueryRow(openInThisDB).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d transactions still open after the failed append", open)
+		}
+	}
+	if _, err := s.Append(context.Background(), pigeonhole.Message{Chat: chat, Sender: "a", Text: "fine"}); err != nil {
+		t.Fatalf("append after the failure: %v", err)
+	}
+}

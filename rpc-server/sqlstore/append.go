@@ -1,8 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -54,7 +57,11 @@ func (s *Store) appendWithRetry(msgs []pigeonhole.Message) ([]pigeonhole.Message
 	var err error
 	for attempt := 0; attempt < maxTxAttempts; attempt++ {
 		start := time.Now()
-		stored, err = s.appendTx(msgs)
+		if s.dialect.MultiStatements {
+			stored, err = s.appendMulti(msgs)
+		} else {
+			stored, err = s.appendTx(msgs)
+		}
 		s.opts.Observer.ObserveCommit(len(msgs), time.Since(start), err)
 		if err == nil || !s.dialect.Retryable(err) {
 			break
@@ -67,13 +74,114 @@ func (s *Store) appendWithRetry(msgs []pigeonhole.Message) ([]pigeonhole.Message
 	return stored, nil
 }
 
-// appendTx is the append protocol. It locks the chats' rows in byte order
+// The append protocol, for one batch: lock the chats' rows in byte order
 // (so concurrent batches on several replicas cannot deadlock on each
-// other), reads each chat's last send time, resolves client_msg_ids against
-// what is stored and what came earlier in the batch, assigns send times with
-// pigeonhole.NextSendTime and inserts. Because a chat's row stays locked
-// until commit, send times within a chat increase in commit order, across
-// every store instance on the database.
+// other), read each chat's last send time, resolve client_msg_ids against
+// what is stored and what came earlier in the batch, assign send times
+// with pigeonhole.NextSendTime, insert, record the new last send times and
+// commit. Because a chat's row stays locked until commit, send times within
+// a chat increase in commit order, across every store instance on the
+// database. appendTx runs it one statement at a time in a database/sql
+// transaction; appendMulti sends the same statements in two round trips.
+
+// appendBatchSQL is one batch's statements and their arguments.
+type appendBatchSQL struct {
+	msgs     []pigeonhole.Message
+	chats    []string // distinct, sorted
+	chatArgs []any    // chats, as arguments
+	keyArgs  []any    // chat, sender, client_msg_id of each distinct key
+}
+
+func (s *Store) newAppendBatchSQL(msgs []pigeonhole.Message) *appendBatchSQL {
+	b := &appendBatchSQL{msgs: msgs, chats: make([]string, 0, len(msgs))}
+	for _, m := range msgs {
+		b.chats = append(b.chats, m.Chat.String())
+	}
+	slices.Sort(b.chats)
+	b.chats = slices.Compact(b.chats)
+	b.chatArgs = make([]any, len(b.chats))
+	for i, c := range b.chats {
+		b.chatArgs[i] = c
+	}
+	seen := make(map[string]bool, len(msgs))
+	for _, m := range msgs {
+		if key := idempotencyKey(m); key != "" && !seen[key] {
+			seen[key] = true
+			b.keyArgs = append(b.keyArgs, m.Chat.String(), m.Sender, m.ClientMsgID)
+		}
+	}
+	return b
+}
+
+// lockChats creates the chats' rows that do not exist and locks them all.
+func (b *appendBatchSQL) lockChats(d Dialect) string {
+	return upsertChats + repeatJoin("(?, 0)", len(b.chats)) + " " + d.KeepExisting
+}
+
+// lastSendTimes reads the locked rows; a plain read sees their newest
+// committed values.
+func (b *appendBatchSQL) lastSendTimes() string {
+	return "SELECT chat, last_send_time FROM chats WHERE chat IN (" + repeatJoin("?", len(b.chats)) + ")"
+}
+
+// existingKeys loads the stored messages that hold one of the batch's
+// keys. The keys are joined to chat_messages as a list of rows, so that
+// the engine does one index lookup per key: the same keys as a WHERE of
+// OR'ed conditions cost MariaDB's range optimizer more than the lookups
+// themselves (3.6 ms of planning for 104 keys, against 0.25 ms for the
+// join). Only called when the batch has keys.
+func (b *appendBatchSQL) existingKeys(d Dialect) string {
+	return "WITH k (chat, sender, client_msg_id) AS (VALUES " + repeatJoin("(?, ?, ?)", len(b.keyArgs)/3) + ")" +
+		" SELECT t.chat, t.sender, t.client_msg_id, t.send_time, t.text" +
+		" FROM k JOIN chat_messages AS t " + d.UseIdempotencyIndex +
+		" ON t.chat = k.chat AND t.sender = k.sender AND t.client_msg_id = k.client_msg_id"
+}
+
+// assign resolves each message against existing (the stored messages by
+// idempotencyKey) and gives the others send times after last (each chat's
+// last send time), updating both. It returns every message's outcome and
+// the INSERT of the new ones (empty when there are none) with its
+// arguments.
+func (b *appendBatchSQL) assign(now time.Time, last map[string]int64, existing map[string]pigeonhole.Message) (stored []pigeonhole.Message, insert string, args []any) {
+	stored = make([]pigeonhole.Message, len(b.msgs))
+	args = make([]any, 0, 5*len(b.msgs))
+	inserted := 0
+	for i, m := range b.msgs {
+		key := idempotencyKey(m)
+		if prev, ok := existing[key]; ok && key != "" {
+			stored[i] = prev
+			continue
+		}
+		chat := m.Chat.String()
+		m.SendTime = pigeonhole.NextSendTime(now, last[chat])
+		last[chat] = m.SendTime
+		stored[i] = m
+		if key != "" {
+			existing[key] = m
+		}
+		var clientMsgID any
+		if m.ClientMsgID != "" {
+			clientMsgID = m.ClientMsgID
+		}
+		args = append(args, chat, m.SendTime, m.Sender, clientMsgID, m.Text)
+		inserted++
+	}
+	if inserted == 0 {
+		return stored, "", nil
+	}
+	return stored, "INSERT INTO chat_messages (chat, send_time, sender, client_msg_id, text) VALUES " + repeatJoin("(?, ?, ?, ?, ?)", inserted), args
+}
+
+// updateLastSendTimes records last (after assign) in the chats' rows.
+func (b *appendBatchSQL) updateLastSendTimes(d Dialect, last map[string]int64) (string, []any) {
+	args := make([]any, 0, 2*len(b.chats))
+	for _, c := range b.chats {
+		args = append(args, c, last[c])
+	}
+	return upsertChats + repeatJoin("(?, ?)", len(b.chats)) + " " + d.ReplaceExisting, args
+}
+
+// appendTx runs the append protocol one statement at a time.
 func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
 	defer cancel()
@@ -88,142 +196,147 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message
 			_ = tx.Rollback()
 		}
 	}()
-
-	chats := make([]string, 0, len(msgs))
-	for _, m := range msgs {
-		chats = append(chats, m.Chat.String())
-	}
-	slices.Sort(chats)
-	chats = slices.Compact(chats)
-	chatArgs := make([]any, len(chats))
-	for i, c := range chats {
-		chatArgs[i] = c
-	}
-	ensure := upsertChats + repeatJoin("(?, 0)", len(chats)) + " " + s.dialect.KeepExisting
-	if _, err := tx.ExecContext(ctx, ensure, chatArgs...); err != nil {
+	b := s.newAppendBatchSQL(msgs)
+	if _, err := tx.ExecContext(ctx, b.lockChats(s.dialect), b.chatArgs...); err != nil {
 		return nil, err
 	}
-	last, err := s.lastSendTimes(ctx, tx, chatArgs)
-	if err != nil {
+	last := make(map[string]int64, len(b.chats))
+	if err := scanRows(ctx, tx, b.lastSendTimes(), b.chatArgs, scanLastSendTime(last)); err != nil {
 		return nil, err
 	}
-	existing, err := s.existingKeys(ctx, tx, msgs)
-	if err != nil {
-		return nil, err
+	existing := make(map[string]pigeonhole.Message)
+	if len(b.keyArgs) > 0 {
+		if err := scanRows(ctx, tx, b.existingKeys(s.dialect), b.keyArgs, scanExisting(existing)); err != nil {
+			return nil, err
+		}
 	}
-
-	now := s.opts.Now()
-	stored = make([]pigeonhole.Message, len(msgs))
-	insertArgs := make([]any, 0, 5*len(msgs))
-	inserted := 0
-	for i, m := range msgs {
-		key := idempotencyKey(m)
-		if key != "" {
-			if prev, ok := existing[key]; ok {
-				stored[i] = prev
-				continue
-			}
-		}
-		chat := m.Chat.String()
-		m.SendTime = pigeonhole.NextSendTime(now, last[chat])
-		last[chat] = m.SendTime
-		stored[i] = m
-		if key != "" {
-			existing[key] = m
-		}
-		var clientMsgID any
-		if m.ClientMsgID != "" {
-			clientMsgID = m.ClientMsgID
-		}
-		insertArgs = append(insertArgs, chat, m.SendTime, m.Sender, clientMsgID, m.Text)
-		inserted++
-	}
-	if inserted == 0 {
+	stored, insert, args := b.assign(s.opts.Now(), last, existing)
+	if insert == "" {
 		return stored, tx.Rollback()
 	}
-	insert := "INSERT INTO chat_messages (chat, send_time, sender, client_msg_id, text) VALUES " + repeatJoin("(?, ?, ?, ?, ?)", inserted)
-	if _, err := tx.ExecContext(ctx, insert, insertArgs...); err != nil {
+	if _, err := tx.ExecContext(ctx, insert, args...); err != nil {
 		return nil, err
 	}
-	if err := s.updateLastSendTimes(ctx, tx, chats, last); err != nil {
+	update, args := b.updateLastSendTimes(s.dialect, last)
+	if _, err := tx.ExecContext(ctx, update, args...); err != nil {
 		return nil, err
 	}
 	return stored, tx.Commit()
 }
 
-func (s *Store) lastSendTimes(ctx context.Context, tx *sql.Tx, chats []any) (map[string]int64, error) {
-	// The rows are locked already (KeepExisting), so a plain read sees
-	// the newest committed values.
-	query := "SELECT chat, last_send_time FROM chats WHERE chat IN (" + repeatJoin("?", len(chats)) + ")"
-	rows, err := tx.QueryContext(ctx, query, chats...)
+// appendMulti runs the append protocol in two round trips on one
+// connection: everything up to the reads, then the writes and the commit
+// (Dialect.MultiStatements). Each round trip costs the service and the
+// database a wake-up, a write and a read; five fewer per batch measured
+// 7–10% more sends at c=200 and about 20% at c=20 on MariaDB. If anything
+// fails, the connection is discarded rather than returned to the pool, so
+// the server rolls its transaction back and no statement of it can be
+// committed by the connection's next user.
+func (s *Store) appendMulti(msgs []pigeonhole.Message) (stored []pigeonhole.Message, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
+	defer cancel()
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	defer func() {
+		if err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	b := s.newAppendBatchSQL(msgs)
+	reads := "START TRANSACTION; " + b.lockChats(s.dialect) + "; " + b.lastSendTimes()
+	args := append(slices.Clip(b.chatArgs), b.chatArgs...)
+	if len(b.keyArgs) > 0 {
+		reads += "; " + b.existingKeys(s.dialect)
+		args = append(args, b.keyArgs...)
+	}
+	// The statements without a result set (the first two) are skipped:
+	// the rows start at the last send times.
+	rows, err := conn.QueryContext(ctx, reads, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	last := make(map[string]int64, len(chats))
+	last := make(map[string]int64, len(b.chats))
+	if err := scanEach(rows, scanLastSendTime(last)); err != nil {
+		return nil, err
+	}
+	existing := make(map[string]pigeonhole.Message)
+	if len(b.keyArgs) > 0 {
+		if !rows.NextResultSet() {
+			return nil, cmp.Or(rows.Err(), errors.New("sqlstore: the key lookup returned no result set"))
+		}
+		if err := scanEach(rows, scanExisting(existing)); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	stored, insert, args := b.assign(s.opts.Now(), last, existing)
+	if insert == "" {
+		_, err := conn.ExecContext(ctx, "ROLLBACK")
+		return stored, err
+	}
+	update, updateArgs := b.updateLastSendTimes(s.dialect, last)
+	if _, err := conn.ExecContext(ctx, insert+"; "+update+"; COMMIT", append(args, updateArgs...)...); err != nil {
+		return nil, err
+	}
+	return stored, nil
+}
+
+// scanRows runs query in tx and passes each row to scan.
+func scanRows(ctx context.Context, tx *sql.Tx, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return scanEach(rows, scan)
+}
+
+// scanEach passes each row of the current result set to scan.
+func scanEach(rows *sql.Rows, scan func(*sql.Rows) error) error {
 	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// scanLastSendTime reads the rows of lastSendTimes into last.
+func scanLastSendTime(last map[string]int64) func(*sql.Rows) error {
+	return func(rows *sql.Rows) error {
 		var chat string
 		var t int64
 		if err := rows.Scan(&chat, &t); err != nil {
-			return nil, err
+			return err
 		}
 		last[chat] = t
+		return nil
 	}
-	return last, rows.Err()
 }
 
-// existingKeys loads the stored messages whose (chat, sender,
-// client_msg_id) matches one in msgs, keyed by idempotencyKey. The keys are
-// joined to chat_messages as a list of rows, so that the engine does one
-// index lookup per key: the same keys as a WHERE of OR'ed conditions cost
-// MariaDB's range optimizer more than the lookups themselves (3.6 ms of
-// planning for 104 keys, against 0.25 ms for the join).
-func (s *Store) existingKeys(ctx context.Context, tx *sql.Tx, msgs []pigeonhole.Message) (map[string]pigeonhole.Message, error) {
-	existing := make(map[string]pigeonhole.Message)
-	seen := make(map[string]bool, len(msgs))
-	var args []any
-	for _, m := range msgs {
-		key := idempotencyKey(m)
-		if key == "" || seen[key] {
-			continue
-		}
-		seen[key] = true
-		args = append(args, m.Chat.String(), m.Sender, m.ClientMsgID)
-	}
-	if len(args) == 0 {
-		return existing, nil
-	}
-	query := "WITH k (chat, sender, client_msg_id) AS (VALUES " + repeatJoin("(?, ?, ?)", len(args)/3) + ")" +
-		" SELECT t.chat, t.sender, t.client_msg_id, t.send_time, t.text" +
-		" FROM k JOIN chat_messages AS t " + s.dialect.UseIdempotencyIndex +
-		" ON t.chat = k.chat AND t.sender = k.sender AND t.client_msg_id = k.client_msg_id"
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+// scanExisting reads the rows of existingKeys into existing, by
+// idempotencyKey.
+func scanExisting(existing map[string]pigeonhole.Message) func(*sql.Rows) error {
+	return func(rows *sql.Rows) error {
 		var chat string
 		var m pigeonhole.Message
 		if err := rows.Scan(&chat, &m.Sender, &m.ClientMsgID, &m.SendTime, &m.Text); err != nil {
-			return nil, err
+			return err
 		}
 		// The chat id was canonical when stored.
+		var err error
 		if m.Chat, err = pigeonhole.ParseChatID(chat); err != nil {
-			return nil, err
+			return err
 		}
 		existing[idempotencyKey(m)] = m
+		return nil
 	}
-	return existing, rows.Err()
-}
-
-func (s *Store) updateLastSendTimes(ctx context.Context, tx *sql.Tx, chats []string, last map[string]int64) error {
-	args := make([]any, 0, 2*len(chats))
-	for _, c := range chats {
-		args = append(args, c, last[c])
-	}
-	_, err := tx.ExecContext(ctx, upsertChats+repeatJoin("(?, ?)", len(chats))+" "+s.dialect.ReplaceExisting, args...)
-	return err
 }
 
 // idempotencyKey is the map key of a message's (chat, sender,

@@ -24,6 +24,11 @@ type Dialect struct {
 	// keys up in chat_messages_idempotency (MariaDB otherwise scans each
 	// chat by primary key); empty when it picks the index itself.
 	UseIdempotencyIndex string
+	// MultiStatements tells that the connections run several statements
+	// sent as one, separated by semicolons, and return their result sets
+	// in turn (go-sql-driver/mysql with multiStatements): appends then
+	// take two round trips instead of seven.
+	MultiStatements bool
 	// TranslateError maps a driver error to a *pigeonhole.Error by error
 	// number, never by message. It is called once, here, for every error.
 	TranslateError func(error) error
