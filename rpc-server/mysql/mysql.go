@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -86,9 +87,12 @@ func dialect() sqlstore.Dialect {
 		// wait on other chats' rows).
 		KeepExisting:    "ON DUPLICATE KEY UPDATE last_send_time = last_send_time",
 		ReplaceExisting: "ON DUPLICATE KEY UPDATE last_send_time = VALUES(last_send_time)",
-		// Without the hint MariaDB 10.11 joins the key list to
-		// chat_messages by the primary key's chat prefix, reading every
-		// message of each chat.
+		// A derived table of SELECTs is the row list MySQL 5.7 and 8,
+		// MariaDB and TiDB all accept.
+		KeyRows: func(n int) string {
+			return "(SELECT ? AS chat, ? AS sender, ? AS client_msg_id" +
+				strings.Repeat(" UNION ALL SELECT ?, ?, ?", n-1) + ") AS k"
+		},
 		UseIdempotencyIndex: "FORCE INDEX (chat_messages_idempotency)",
 		MultiStatements:     true,
 		TranslateError:      translateError,

@@ -86,7 +86,15 @@ func dialect() sqlstore.Dialect {
 		Name:            "sqlite",
 		KeepExisting:    "ON CONFLICT (chat) DO NOTHING",
 		ReplaceExisting: "ON CONFLICT (chat) DO UPDATE SET last_send_time = excluded.last_send_time",
-		TranslateError:  translateError,
+		KeyRows: func(n int) string {
+			return "(SELECT column1 AS chat, column2 AS sender, column3 AS client_msg_id FROM (VALUES (?, ?, ?)" +
+				strings.Repeat(", (?, ?, ?)", n-1) + ")) AS k"
+		},
+		// Unhinted, SQLite joins by the primary key's chat prefix too;
+		// INDEXED BY also makes the query fail rather than scan if the
+		// index could not be used.
+		UseIdempotencyIndex: "INDEXED BY chat_messages_idempotency",
+		TranslateError:      translateError,
 		Retryable: func(err error) bool {
 			code, ok := errorCode(err)
 			return ok && (code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED)

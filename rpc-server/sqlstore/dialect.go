@@ -19,10 +19,16 @@ type Dialect struct {
 	// ReplaceExisting ends the same statement so that rows that exist take
 	// the inserted last_send_time.
 	ReplaceExisting string
+	// KeyRows returns a table of n rows with the columns chat, sender and
+	// client_msg_id, from 3n placeholders, as it follows FROM (with its
+	// alias k). Engines disagree on row constructors: MySQL 8 wants
+	// VALUES ROW(...), MariaDB and SQLite VALUES (...), and SQLite limits
+	// UNION ALL to 500 terms.
+	KeyRows func(n int) string
 	// UseIdempotencyIndex follows "JOIN chat_messages AS t" in the
-	// idempotency lookup when the engine's planner must be told to look
-	// keys up in chat_messages_idempotency (MariaDB otherwise scans each
-	// chat by primary key); empty when it picks the index itself.
+	// idempotency lookup, telling the planner to look keys up in
+	// chat_messages_idempotency: MariaDB and SQLite otherwise join by the
+	// primary key's chat prefix, reading every message of each chat.
 	UseIdempotencyIndex string
 	// MultiStatements tells that the connections run several statements
 	// sent as one, separated by semicolons, and return their result sets
