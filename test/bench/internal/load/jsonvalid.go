@@ -83,19 +83,8 @@ func (v *jsonValidator) object(depth int) bool {
 		if !v.value(depth) {
 			return false
 		}
-		v.space()
-		if v.i >= len(v.b) {
-			return false
-		}
-		switch v.b[v.i] {
-		case ',':
-			v.i++
-			v.space()
-		case '}':
-			v.i++
-			return true
-		default:
-			return false
+		if end, ok := v.next('}'); end || !ok {
+			return ok
 		}
 	}
 }
@@ -114,19 +103,8 @@ func (v *jsonValidator) array(depth int) bool {
 		if !v.value(depth) {
 			return false
 		}
-		v.space()
-		if v.i >= len(v.b) {
-			return false
-		}
-		switch v.b[v.i] {
-		case ',':
-			v.i++
-			v.space()
-		case ']':
-			v.i++
-			return true
-		default:
-			return false
+		if end, ok := v.next(']'); end || !ok {
+			return ok
 		}
 	}
 }
@@ -211,6 +189,26 @@ func (v *jsonValidator) literal(word string) bool {
 	}
 	v.i += len(word)
 	return true
+}
+
+// next follows a member of an object or an element of an array: a comma
+// (another one follows: end false) or the container's closing byte (end
+// true); anything else is invalid (ok false).
+func (v *jsonValidator) next(closing byte) (end, ok bool) {
+	v.space()
+	if v.i >= len(v.b) {
+		return false, false
+	}
+	switch v.b[v.i] {
+	case ',':
+		v.i++
+		v.space()
+		return false, true
+	case closing:
+		v.i++
+		return true, true
+	}
+	return false, false
 }
 
 func isHex(c byte) bool {
