@@ -92,7 +92,7 @@ type appendBatchSQL struct {
 	keyArgs  []any    // chat, sender, client_msg_id of each distinct key
 }
 
-func (s *Store) newAppendBatchSQL(msgs []pigeonhole.Message) *appendBatchSQL {
+func newAppendBatchSQL(msgs []pigeonhole.Message) *appendBatchSQL {
 	b := &appendBatchSQL{msgs: msgs, chats: make([]string, 0, len(msgs))}
 	for _, m := range msgs {
 		b.chats = append(b.chats, m.Chat.String())
@@ -195,7 +195,7 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message
 			_ = tx.Rollback()
 		}
 	}()
-	b := s.newAppendBatchSQL(msgs)
+	b := newAppendBatchSQL(msgs)
 	if _, err := tx.ExecContext(ctx, b.lockChats(s.dialect), b.chatArgs...); err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func (s *Store) appendMulti(msgs []pigeonhole.Message) (stored []pigeonhole.Mess
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	b := s.newAppendBatchSQL(msgs)
+	b := newAppendBatchSQL(msgs)
 	reads := "START TRANSACTION; " + b.lockChats(s.dialect) + "; " + b.lastSendTimes()
 	args := append(slices.Clip(b.chatArgs), b.chatArgs...)
 	if len(b.keyArgs) > 0 {
