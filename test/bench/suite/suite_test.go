@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +72,23 @@ func TestWriteMarkdown(t *testing.T) {
 	}
 	if strings.Contains(md, "busy with other work") {
 		t.Errorf("an idle machine is reported busy")
+	}
+	// The suite's own load at its end is not other work; a load above the
+	// CPU count before it starts is.
+	doc.LoadEnd = "9.00, 5.00, 3.00"
+	b.Reset()
+	if err := writeMarkdown(&b, doc); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "busy with other work") {
+		t.Errorf("the suite's own load at its end is reported as other work")
+	}
+	doc.LoadStart = fmt.Sprintf("%d.50, 1.00, 1.00", runtime.NumCPU())
+	b.Reset()
+	if err := writeMarkdown(&b, doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "busy with other work") {
+		t.Errorf("a machine loaded before the suite started is not reported busy")
 	}
 }
