@@ -51,8 +51,11 @@ run:
 fuzz:
 	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzParseChatID$$' -fuzztime 20s ./pigeonhole
 	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzSendRequestValidate$$' -fuzztime 20s ./pigeonhole
+	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime 20s ./gateway
+	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzAppendPullResponse$$' -fuzztime 20s ./gateway
+	cd test && $(GO) test -run '^$$' -fuzz '^FuzzValidJSON$$' -fuzztime 20s ./bench/internal/load
 
-# A bounded load benchmark (about four minutes): builds and starts the real
+# A bounded load benchmark (about five minutes): builds and starts the real
 # servers on the embedded store and on a throwaway MariaDB, runs each load
 # scenario 3 times and writes the medians to docs/benchmarks.md, with plots
 # in docs/benchmarks.html and every run's figures in docs/benchmarks-raw/.
