@@ -227,11 +227,11 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message
 // connection: everything up to the reads, then the writes and the commit
 // (Dialect.MultiStatements). Each round trip costs the service and the
 // database a wake-up, a write and a read; five fewer per batch measured
-// 5–10% more sends at c=200 and 7–30% at c=20 on MariaDB (alternating
-// runs on a noisy machine). If anything
-// fails, the connection is discarded rather than returned to the pool, so
-// the server rolls its transaction back and no statement of it can be
-// committed by the connection's next user.
+// 5–10% more sends at c=200 and 7–30% at c=20 on MariaDB (alternating runs
+// on a noisy machine). If anything fails, the connection is discarded
+// rather than returned to the pool, so the server rolls its transaction
+// back and no statement of it can be committed by the connection's next
+// user.
 func (s *Store) appendMulti(msgs []pigeonhole.Message) (stored []pigeonhole.Message, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
 	defer cancel()
