@@ -177,29 +177,20 @@ func (sh *shard) lookup(q pigeonhole.Range) ([]pigeonhole.Message, bool) {
 	if e == nil {
 		return nil, false
 	}
-	// The segment that may contain q.From: the last one starting at or
-	// before it.
-	i, found := slices.BinarySearchFunc(e.segs, q.From, func(s segment, t int64) int { return cmp.Compare(s.lo, t) })
-	if !found {
-		i--
-	}
+	i := segmentAt(e.segs, q.From)
 	if i < 0 || q.From > e.segs[i].hi {
 		return nil, false
 	}
 	seg := &e.segs[i]
-	// at: the index of the first message with SendTime >= q.From.
-	at, exact := slices.BinarySearchFunc(seg.msgs, q.From, func(m pigeonhole.Message, t int64) int { return cmp.Compare(m.SendTime, t) })
 	var rows []pigeonhole.Message
 	if !q.Reverse {
+		at := lower(seg.msgs, q.From)
 		if len(seg.msgs)-at < q.Limit {
 			return nil, false // the answer may go on past hi
 		}
 		rows = slices.Clone(seg.msgs[at : at+q.Limit])
 	} else {
-		end := at // messages [0, end) are <= q.From
-		if exact {
-			end++
-		}
+		end := upper(seg.msgs, q.From) // messages [0, end) are <= q.From
 		start := end - q.Limit
 		if start < 0 {
 			if seg.lo != math.MinInt64 {
@@ -302,11 +293,7 @@ func before(hi, lo int64) bool {
 // wherever messages were cut. If not even the message at t fits, nothing
 // stays.
 func (e *entry) trim(t int64, limit int64) {
-	i, found := slices.BinarySearchFunc(e.segs, t, func(s segment, t int64) int { return cmp.Compare(s.lo, t) })
-	if !found {
-		i--
-	}
-	s := e.segs[i] // merge left t inside a segment
+	s := e.segs[segmentAt(e.segs, t)] // merge left t inside a segment
 	from, n, size := lower(s.msgs, t), 0, int64(0)
 	for _, m := range s.msgs[from:] {
 		if size+messageSize(m) > limit {
@@ -343,6 +330,16 @@ func (sh *shard) clear() {
 	clear(sh.chats)
 	sh.lru.Init()
 	sh.bytes = 0
+}
+
+// segmentAt is the index of the segment that may hold t: the last one
+// starting at or before t, or -1 when there is none.
+func segmentAt(segs []segment, t int64) int {
+	i, found := slices.BinarySearchFunc(segs, t, func(s segment, t int64) int { return cmp.Compare(s.lo, t) })
+	if !found {
+		i--
+	}
+	return i
 }
 
 // lower is the index of the first message with SendTime >= t.
