@@ -82,6 +82,11 @@ struct PullResponse {
     // forward pulls get one past the last SendTime (so polling with it yields
     // only new messages) and reverse pulls get 0.
     5: optional i64 NextCursor
+    // Final is true when this page is the answer to this request for good:
+    // the same request gets the same page later, from any replica, whatever
+    // is sent meanwhile, so a cache may keep it (see rpc-server's
+    // pigeonhole.Page). Absent means false.
+    6: optional bool Final
 }
 
 // PingRequest asks whether the service is ready to serve.

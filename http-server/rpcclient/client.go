@@ -249,7 +249,7 @@ func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonho
 	if resp.Code != 0 {
 		return pigeonhole.Page{}, businessError(resp.Code, resp.Msg)
 	}
-	page := pigeonhole.Page{HasMore: resp.GetHasMore(), NextCursor: resp.GetNextCursor(), Messages: make([]pigeonhole.Message, len(resp.Messages))}
+	page := pigeonhole.Page{HasMore: resp.GetHasMore(), NextCursor: resp.GetNextCursor(), Final: resp.GetFinal(), Messages: make([]pigeonhole.Message, len(resp.Messages))}
 	var chat pigeonhole.ChatID
 	for i, m := range resp.Messages {
 		if m == nil {

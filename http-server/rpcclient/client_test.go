@@ -140,12 +140,12 @@ func testClient(t *testing.T, maxBatch int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(p.Messages) != 2 || !p.HasMore || p.Messages[0].Text != "hi 👋" || p.Messages[0].Sender != "b" ||
+		if len(p.Messages) != 2 || !p.HasMore || !p.Final || p.Messages[0].Text != "hi 👋" || p.Messages[0].Sender != "b" ||
 			p.Messages[0].SendTime != m.SendTime || p.Messages[0].Chat.String() != "a:b" || p.NextCursor <= p.Messages[1].SendTime {
 			t.Fatalf("pull: got %+v", p)
 		}
 		p, err = c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:b", Reverse: true, Limit: 1})
-		if err != nil || len(p.Messages) != 1 || p.Messages[0].Text != "2" {
+		if err != nil || len(p.Messages) != 1 || p.Messages[0].Text != "2" || p.Final {
 			t.Fatalf("reverse pull: got %+v, %v", p, err)
 		}
 	})

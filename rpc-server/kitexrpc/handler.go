@@ -107,6 +107,7 @@ func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (resp *rpc.Pul
 		Messages:   msgs,
 		HasMore:    &page.HasMore,
 		NextCursor: &page.NextCursor,
+		Final:      &page.Final,
 	}, nil
 }
 

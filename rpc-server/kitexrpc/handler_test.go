@@ -50,7 +50,8 @@ func TestHandler(t *testing.T) {
 		h.Send(ctx, &rpc.SendRequest{Message: &rpc.Message{Chat: "a:b", Sender: "b", Text: "second"}})
 		resp, err := h.Pull(ctx, &rpc.PullRequest{Chat: "a:b"})
 		if err != nil || resp.Code != 0 || len(resp.Messages) != 2 || resp.Messages[0].Text != "hi" || resp.Messages[1].Text != "second" ||
-			resp.Messages[0].Chat != "a:b" || !resp.IsSetHasMore() || resp.GetHasMore() || resp.GetNextCursor() != resp.Messages[1].SendTime+1 {
+			resp.Messages[0].Chat != "a:b" || !resp.IsSetHasMore() || resp.GetHasMore() || resp.GetNextCursor() != resp.Messages[1].SendTime+1 ||
+			!resp.IsSetFinal() || resp.GetFinal() {
 			t.Fatalf("got %+v, %v", resp, err)
 		}
 	})
@@ -95,9 +96,9 @@ func TestBatches(t *testing.T) {
 			t.Fatalf("got %+v, %v", resp, err)
 		}
 		first, bad, last, empty := resp.Items[0], resp.Items[1], resp.Items[2], resp.Items[3]
-		if first.Code != 0 || len(first.Messages) != 1 || first.Messages[0].SendTime != oldest || !first.GetHasMore() ||
+		if first.Code != 0 || len(first.Messages) != 1 || first.Messages[0].SendTime != oldest || !first.GetHasMore() || !first.GetFinal() ||
 			bad.Code != pigeonhole.CodeInvalidArgument.Number() ||
-			last.Code != 0 || len(last.Messages) != 1 || last.Messages[0].SendTime != newest ||
+			last.Code != 0 || len(last.Messages) != 1 || last.Messages[0].SendTime != newest || last.GetFinal() ||
 			empty.Code != 0 || len(empty.Messages) != 0 {
 			t.Fatalf("got %+v", resp.Items)
 		}

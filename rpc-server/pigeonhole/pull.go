@@ -32,6 +32,17 @@ type Page struct {
 	// the page is empty), so polling with it yields only new messages;
 	// reverse, it is 0.
 	NextCursor int64
+	// Final is true when this page is the answer to its request for good:
+	// the same request gets the same page later, from any replica,
+	// whatever is sent meanwhile, so a cache may keep it. It rests on the
+	// Store property that a run of history a read has seen cannot change
+	// (a message that commits later has the larger SendTime): a page is
+	// final when a message it read bounds it on the newer side. That is a
+	// forward page with HasMore (the next page's first message is
+	// visible), or a reverse page starting at a message whose SendTime is
+	// its cursor. A forward page without HasMore (a tail that grows) and
+	// a reverse page from 0 (the newest messages) are never final.
+	Final bool
 }
 
 // pageRange turns a validated request into a store range that fetches one
@@ -46,11 +57,14 @@ func pageRange(chat ChatID, cursor int64, limit int, reverse bool) Range {
 
 // newPage cuts the rows fetched for pageRange into a page.
 func newPage(rows []Message, cursor int64, limit int, reverse bool) Page {
+	// A reverse page's newer bound is its cursor: final when a visible
+	// message sits there. Cursor 0 (the newest page) is never final.
+	reverseFinal := reverse && cursor != 0 && len(rows) > 0 && rows[0].SendTime == cursor
 	switch {
 	case len(rows) > limit:
-		return Page{Messages: rows[:limit], HasMore: true, NextCursor: rows[limit].SendTime}
+		return Page{Messages: rows[:limit], HasMore: true, NextCursor: rows[limit].SendTime, Final: !reverse || reverseFinal}
 	case reverse:
-		return Page{Messages: rows}
+		return Page{Messages: rows, Final: reverseFinal}
 	case len(rows) == 0:
 		return Page{Messages: rows, NextCursor: cursor}
 	default:

@@ -27,26 +27,30 @@ func TestNewPage(t *testing.T) {
 		return out
 	}
 	for _, tc := range []struct {
-		name     string
-		rows     []Message
-		cursor   int64
-		reverse  bool
-		wantLen  int
-		wantMore bool
-		wantNext int64
+		name      string
+		rows      []Message
+		cursor    int64
+		reverse   bool
+		wantLen   int
+		wantMore  bool
+		wantNext  int64
+		wantFinal bool
 	}{
-		{"ForwardMore", rows(10, 11, 12), 0, false, 2, true, 12},
-		{"ForwardLast", rows(10, 11), 0, false, 2, false, 12},
-		{"ForwardEmptyKeepsCursor", nil, 99, false, 0, false, 99},
-		{"ReverseMore", rows(12, 11, 10), 0, true, 2, true, 10},
-		{"ReverseLast", rows(12, 11), 0, true, 2, false, 0},
-		{"ReverseEmpty", nil, 5, true, 0, false, 0},
+		{"ForwardMore", rows(10, 11, 12), 0, false, 2, true, 12, true},
+		{"ForwardLast", rows(10, 11), 0, false, 2, false, 12, false},
+		{"ForwardEmptyKeepsCursor", nil, 99, false, 0, false, 99, false},
+		{"ReverseMore", rows(12, 11, 10), 0, true, 2, true, 10, false},
+		{"ReverseMoreFromMessage", rows(12, 11, 10), 12, true, 2, true, 10, true},
+		{"ReverseMoreFromGap", rows(12, 11, 10), 13, true, 2, true, 10, false},
+		{"ReverseLast", rows(12, 11), 0, true, 2, false, 0, false},
+		{"ReverseLastFromMessage", rows(12, 11), 12, true, 2, false, 0, true},
+		{"ReverseEmpty", nil, 5, true, 0, false, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPage(tc.rows, tc.cursor, 2, tc.reverse)
-			if len(p.Messages) != tc.wantLen || p.HasMore != tc.wantMore || p.NextCursor != tc.wantNext {
-				t.Fatalf("got %d messages, has_more %v, next_cursor %d; want %d, %v, %d",
-					len(p.Messages), p.HasMore, p.NextCursor, tc.wantLen, tc.wantMore, tc.wantNext)
+			if len(p.Messages) != tc.wantLen || p.HasMore != tc.wantMore || p.NextCursor != tc.wantNext || p.Final != tc.wantFinal {
+				t.Fatalf("got %d messages, has_more %v, next_cursor %d, final %v; want %d, %v, %d, %v",
+					len(p.Messages), p.HasMore, p.NextCursor, p.Final, tc.wantLen, tc.wantMore, tc.wantNext, tc.wantFinal)
 			}
 		})
 	}

@@ -59,6 +59,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"MaxSizeAndUnicodeText", testTextLimits},
 		{"CloseAndReopenKeepsEverything", testReopen},
 		{"ClosedStoreIsUnavailable", testClosedStoreIsUnavailable},
+		{"FinalPagesNeverChange", testFinalPages},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -264,6 +264,7 @@ type PullResponse struct {
 	Messages   []*Message `thrift:"Messages,3,optional" frugal:"3,optional,list<Message>" json:"Messages,omitempty"`
 	HasMore    *bool      `thrift:"HasMore,4,optional" frugal:"4,optional,bool" json:"HasMore,omitempty"`
 	NextCursor *int64     `thrift:"NextCursor,5,optional" frugal:"5,optional,i64" json:"NextCursor,omitempty"`
+	Final      *bool      `thrift:"Final,6,optional" frugal:"6,optional,bool" json:"Final,omitempty"`
 }
 
 func NewPullResponse() *PullResponse {
@@ -307,6 +308,15 @@ func (p *PullResponse) GetNextCursor() (v int64) {
 	}
 	return *p.NextCursor
 }
+
+var PullResponse_Final_DEFAULT bool
+
+func (p *PullResponse) GetFinal() (v bool) {
+	if !p.IsSetFinal() {
+		return PullResponse_Final_DEFAULT
+	}
+	return *p.Final
+}
 func (p *PullResponse) SetCode(val int32) {
 	p.Code = val
 }
@@ -322,6 +332,9 @@ func (p *PullResponse) SetHasMore(val *bool) {
 func (p *PullResponse) SetNextCursor(val *int64) {
 	p.NextCursor = val
 }
+func (p *PullResponse) SetFinal(val *bool) {
+	p.Final = val
+}
 
 func (p *PullResponse) IsSetMessages() bool {
 	return p.Messages != nil
@@ -333,6 +346,10 @@ func (p *PullResponse) IsSetHasMore() bool {
 
 func (p *PullResponse) IsSetNextCursor() bool {
 	return p.NextCursor != nil
+}
+
+func (p *PullResponse) IsSetFinal() bool {
+	return p.Final != nil
 }
 
 func (p *PullResponse) String() string {
@@ -348,6 +365,7 @@ var fieldIDToName_PullResponse = map[int16]string{
 	3: "Messages",
 	4: "HasMore",
 	5: "NextCursor",
+	6: "Final",
 }
 
 type PingRequest struct {
