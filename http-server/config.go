@@ -21,6 +21,7 @@ type config struct {
 	MaxBodyBytes   int
 	RPCBatch       int
 	RPCBatchLanes  int
+	PageCacheMiB   int
 	program.Settings
 }
 
@@ -38,12 +39,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.RPCBatch, "rpc-batch", "PIGEONHOLE_RPC_BATCH", 64,
 		"most concurrent sends (or pulls) forwarded in one batch RPC; 1: one RPC each, for replicas without SendBatch/PullBatch")
 	fs.Int(&cfg.RPCBatchLanes, "rpc-batch-lanes", "PIGEONHOLE_RPC_BATCH_LANES", 8, "batch RPCs of each kind in flight at once")
+	fs.Int(&cfg.PageCacheMiB, "page-cache-mib", "PIGEONHOLE_PAGE_CACHE_MIB", 32,
+		"MiB of final pull answers kept to answer the same pulls without an RPC; 0: off")
 	cfg.Settings.Define(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if cfg.RPCBatch < 1 || cfg.RPCBatch > rpcclient.MaxBatch || cfg.RPCBatchLanes < 1 {
 		return config{}, fmt.Errorf("--rpc-batch must be 1 to %d and --rpc-batch-lanes positive", rpcclient.MaxBatch)
+	}
+	if cfg.PageCacheMiB < 0 {
+		return config{}, fmt.Errorf("--page-cache-mib must not be negative")
 	}
 	if len(cfg.Services) == 0 && len(cfg.Etcd) == 0 {
 		return config{}, fmt.Errorf("--service: no message-service address")
@@ -56,6 +62,6 @@ func (c config) logAttrs() []any {
 	return append([]any{
 		"http_addr", c.HTTPAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
-		"rpc_batch", c.RPCBatch, "rpc_batch_lanes", c.RPCBatchLanes,
+		"rpc_batch", c.RPCBatch, "rpc_batch_lanes", c.RPCBatchLanes, "page_cache_mib", c.PageCacheMiB,
 	}, c.Settings.LogAttrs()...)
 }

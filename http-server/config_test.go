@@ -20,14 +20,18 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || def.HTTPAddr != ":8080" || !slices.Equal(def.Services, []string{"127.0.0.1:8888"}) || !slices.Equal(def.Etcd, []string{"e:2379"}) {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
-	if def.RPCBatch != 64 || def.RPCBatchLanes != 8 {
-		t.Fatalf("batch defaults: %d items, %d lanes", def.RPCBatch, def.RPCBatchLanes)
+	if def.RPCBatch != 64 || def.RPCBatchLanes != 8 || def.PageCacheMiB != 32 {
+		t.Fatalf("defaults: batches of %d items, %d lanes, page cache %d MiB", def.RPCBatch, def.RPCBatchLanes, def.PageCacheMiB)
+	}
+	off, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_PAGE_CACHE_MIB": "0"}[k] }, io.Discard)
+	if err != nil || off.PageCacheMiB != 0 {
+		t.Fatalf("PIGEONHOLE_PAGE_CACHE_MIB=0: got %d, %v", off.PageCacheMiB, err)
 	}
 	one, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_RPC_BATCH": "1"}[k] }, io.Discard)
 	if err != nil || one.RPCBatch != 1 {
 		t.Fatalf("PIGEONHOLE_RPC_BATCH=1: got %d, %v", one.RPCBatch, err)
 	}
-	for _, bad := range [][]string{{"--service", ""}, {"--rpc-batch", "0"}, {"--rpc-batch", "1025"}, {"--rpc-batch-lanes", "0"}} {
+	for _, bad := range [][]string{{"--service", ""}, {"--rpc-batch", "0"}, {"--rpc-batch", "1025"}, {"--rpc-batch-lanes", "0"}, {"--page-cache-mib", "-1"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}

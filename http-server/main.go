@@ -14,6 +14,7 @@ import (
 	etcdregistry "github.com/kitex-contrib/registry-etcd"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
+	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 )
@@ -34,6 +35,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 
 	metrics := gateway.NewMetrics()
+	pages := pagecache.New(int64(cfg.PageCacheMiB) << 20)
+	metrics.WatchPageCache(pages)
 	rpcCfg := rpcclient.Config{
 		Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Observer: metrics,
 		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes,
@@ -58,6 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
 		Metrics:        metrics,
+		Pages:          pages,
 	}, server.WithListener(ln))
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run() }()

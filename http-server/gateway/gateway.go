@@ -17,6 +17,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
 	"github.com/cloudwego/hertz/pkg/route"
 
+	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	// Metrics, when set, counts and times every request and is served at
 	// GET /metrics.
 	Metrics *Metrics
+	// Pages, when not nil, keeps the encoded answers to pulls the service
+	// marked final and answers the same pulls from it.
+	Pages *pagecache.Cache
 }
 
 func (c Config) withDefaults() Config {

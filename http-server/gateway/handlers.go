@@ -63,12 +63,23 @@ func (g *gateway) send(c context.Context, ctx *app.RequestContext) {
 }
 
 // pull answers GET and POST /api/pull: 200
-// {"messages":[…],"has_more":…,"next_cursor":…}.
+// {"messages":[…],"has_more":…,"next_cursor":…}. Final pages are kept by
+// the page cache, when there is one, and answered from it after that.
 func (g *gateway) pull(c context.Context, ctx *app.RequestContext) {
 	req, err := bindPull(ctx, g.cfg.MaxBodyBytes)
 	if err != nil {
 		g.fail(c, ctx, err)
 		return
+	}
+	var keyBuf [pageKeyBytes + 2*pigeonhole.MaxMemberIDBytes + 1]byte
+	var key []byte
+	if g.cfg.Pages != nil {
+		contentType, _ := protobufAccepted(ctx)
+		key = appendPageKey(keyBuf[:0], req, contentType)
+		if body, ok := g.cfg.Pages.Get(key); ok {
+			writeCachedPull(ctx, contentType, body)
+			return
+		}
 	}
 	sc, cancel := g.serviceContext(c)
 	defer cancel()
@@ -78,6 +89,9 @@ func (g *gateway) pull(c context.Context, ctx *app.RequestContext) {
 		return
 	}
 	writePullResponse(ctx, page)
+	if page.Final && key != nil && ctx.Response.StatusCode() == consts.StatusOK {
+		g.cfg.Pages.Put(key, ctx.Response.Body())
+	}
 }
 
 // writeFixedJSON answers 200 with a constant JSON body.

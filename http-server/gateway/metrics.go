@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 )
 
 // Metrics holds the gateway's Prometheus metrics in a registry of its own,
@@ -48,6 +50,29 @@ func NewMetrics() *Metrics {
 	m.registry.MustRegister(m.requests, m.latency, m.attempts, m.retries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchPageCache exports the lookups and size of the gateway's page cache;
+// a nil cache exports nothing.
+func (m *Metrics) WatchPageCache(c *pagecache.Cache) {
+	if c == nil {
+		return
+	}
+	lookups := func(result string, count func(pagecache.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "pigeonhole_page_cache_lookups_total",
+			Help:        "Pulls looked up in the gateway's page cache, by result.",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 { return float64(count(c.Stats())) })
+	}
+	m.registry.MustRegister(
+		lookups("hit", func(s pagecache.Stats) int64 { return s.Hits }),
+		lookups("miss", func(s pagecache.Stats) int64 { return s.Misses }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "pigeonhole_page_cache_bytes",
+			Help: "Approximate bytes of keys and bodies held by the gateway's page cache.",
+		}, func() float64 { return float64(c.Stats().Bytes) }),
+	)
 }
 
 // ObserveAttempt records one RPC attempt; retry tells whether it retried
