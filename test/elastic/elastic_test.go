@@ -116,10 +116,15 @@ func TestScaleOutAndInUnderLoad(t *testing.T) {
 	if served["replica 0"] == 0 || served["replica 1 before kill"] == 0 {
 		t.Errorf("a replica served nothing before it was stopped: %v", served)
 	}
-	retries := 0.0
+	retries, pageHits := 0.0, 0.0
 	for _, g := range gateways {
 		retries += scrapeSum(t, g.URL+"/metrics", "pigeonhole_rpc_retries_total")
+		pageHits += scrapeSum(t, g.URL+"/metrics", "pigeonhole_page_cache_lookups_total", `result="hit"`)
 	}
-	t.Logf("summary: %s; gateway RPC retries %.0f; requests served per replica %v; range-cache hits on the surviving replicas %.0f",
-		report, retries, served, cacheHits)
+	// Likewise for the gateways' page caches.
+	if pageHits == 0 {
+		t.Error("no page came from a gateway's page cache")
+	}
+	t.Logf("summary: %s; gateway RPC retries %.0f; requests served per replica %v; range-cache hits on the surviving replicas %.0f; page-cache hits on the gateways %.0f",
+		report, retries, served, cacheHits, pageHits)
 }
