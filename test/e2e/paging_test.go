@@ -55,6 +55,39 @@ func TestPaging(t *testing.T) {
 			}
 		})
 
+		t.Run("OnlyFinalPagesAreCacheable", func(t *testing.T) {
+			pullURL := func(cursor int64, reverse bool) string {
+				return fmt.Sprintf("/api/pull?chat=%s&cursor=%d&limit=%d&reverse=%t", chat, cursor, pageLimit, reverse)
+			}
+			for _, tc := range []struct {
+				name  string
+				url   string
+				final bool
+			}{
+				{"ForwardWithHasMore", pullURL(0, false), true},
+				{"ForwardTail", pullURL(want[len(want)-2].SendTime, false), false},
+				{"ReverseFromNewest", pullURL(0, true), false},
+				{"ReverseFromAMessage", pullURL(want[len(want)-1].SendTime, true), true},
+			} {
+				wantHeader := "no-cache"
+				if tc.final {
+					wantHeader = "max-age=31536000, immutable"
+				}
+				// The second answer of a final page comes from the
+				// gateway's page cache; it must be the same.
+				first := sys.api.do(t, "GET", tc.url, "")
+				again := sys.api.do(t, "GET", tc.url, "")
+				for _, r := range []response{first, again} {
+					if got := r.header.Get("Cache-Control"); r.status != 200 || got != wantHeader {
+						t.Errorf("%s: %d, Cache-Control %q; want 200, %q", tc.name, r.status, got, wantHeader)
+					}
+				}
+				if string(first.body) != string(again.body) {
+					t.Errorf("%s: the same pull answered\n%s\nthen\n%s", tc.name, first.body, again.body)
+				}
+			}
+		})
+
 		t.Run("PollingWithNextCursorReturnsOnlyNewMessages", func(t *testing.T) {
 			if pollFrom == 0 {
 				t.Skip("the forward walk failed")
