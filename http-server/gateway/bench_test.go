@@ -8,6 +8,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/common/ut"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
+	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 )
 
 // BenchmarkSendInProcess is a full JSON send through the engine and the
@@ -26,22 +27,30 @@ func BenchmarkSendInProcess(b *testing.B) {
 }
 
 // BenchmarkPullInProcess is a full JSON pull of a 10-message page through
-// the engine and the real service over SQLite.
+// the engine and the real service over SQLite; "FromPageCache" answers the
+// same final page from the gateway's page cache after the first pull.
 func BenchmarkPullInProcess(b *testing.B) {
-	svc := mustService(b)
-	e := newEngine(b, svc, gateway.Config{})
-	texts := make([]string, 20)
-	for i := range texts {
-		texts[i] = fmt.Sprintf("message %d: a typical line of chat", i)
-	}
-	times := seed(b, svc, texts...)
-	body := fmt.Sprintf(`{"chat":"a1:a2","cursor":%d,"limit":10}`, times[0])
-	b.ReportAllocs()
-	for b.Loop() {
-		w := ut.PerformRequest(e, "GET", "/api/pull", &ut.Body{Body: strings.NewReader(body), Len: len(body)},
-			ut.Header{Key: "Content-Type", Value: "application/json"})
-		if w.Code != 200 || !strings.Contains(w.Body.String(), `"has_more":true`) {
-			b.Fatalf("pull: %d %s", w.Code, w.Body.String())
-		}
+	for _, bc := range []struct {
+		name  string
+		pages *pagecache.Cache
+	}{{"ThroughTheService", nil}, {"FromPageCache", pagecache.New(1 << 20)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			svc := mustService(b)
+			e := newEngine(b, svc, gateway.Config{Pages: bc.pages})
+			texts := make([]string, 20)
+			for i := range texts {
+				texts[i] = fmt.Sprintf("message %d: a typical line of chat", i)
+			}
+			times := seed(b, svc, texts...)
+			body := fmt.Sprintf(`{"chat":"a1:a2","cursor":%d,"limit":10}`, times[0])
+			b.ReportAllocs()
+			for b.Loop() {
+				w := ut.PerformRequest(e, "GET", "/api/pull", &ut.Body{Body: strings.NewReader(body), Len: len(body)},
+					ut.Header{Key: "Content-Type", Value: "application/json"})
+				if w.Code != 200 || !strings.Contains(w.Body.String(), `"has_more":true`) {
+					b.Fatalf("pull: %d %s", w.Code, w.Body.String())
+				}
+			}
+		})
 	}
 }
