@@ -63,13 +63,16 @@ func writeMethod(b *strings.Builder, d document) {
   in a temporary directory, and MySQL on a throwaway MariaDB started by
   rpc-server/mysql/mysqltest (64 MiB buffer pool, durable commits), whose table holds a
   million filler messages (1,000 other chats of 1,000) before the first benchmark. The servers
-  run with their defaults: the gateway coalesces concurrent requests into batch RPCs and the
+  run with their defaults: the gateway coalesces concurrent requests into batch RPCs and
+  answers a pull whose page the service marked final again from its page cache, and the
   rpc-server answers pages of history it has read before from its range cache (a page that
-  reaches a chat's newest message always comes from the store). The load generator runs in
-  the same process as the suite, on the same machine: servers and generator share its CPUs.
+  reaches a chat's newest message is never final and always comes from the store). The load
+  generator runs in the same process as the suite, on the same machine: servers and generator
+  share its CPUs.
 - Each benchmark is %d runs of %v measured after %v of warm-up, closed loop (each connection
-  sends its next request when the last one is answered). Figures are the median of the runs,
-  each figure on its own; errors are the sum over the runs.
+  sends its next request when the last one is answered); pull 10k-chat warms up for at least
+  %v, in which its 10,000 distinct pages reach the gateway's page cache. Figures are the
+  median of the runs, each figure on its own; errors are the sum over the runs.
 - Latency is from the start of a request to the end of its answer; percentiles come from a
   log-linear histogram accurate to 0.4%%.
 - "vs ping" is the throughput relative to GET /ping at c=200 on the same stack: how much of
@@ -87,7 +90,7 @@ func writeMethod(b *strings.Builder, d document) {
 - Reproduce one benchmark by hand with, for example,
   `+"`go run ./test/bench --scenario send --target http://127.0.0.1:8080 -c 200 --duration %v`"+`.
 
-`, d.Runs, d.Duration, d.Warmup, d.Duration)
+`, d.Runs, d.Duration, d.Warmup, historyWarmup, d.Duration)
 }
 
 // writeMachine describes the machine from /proc/cpuinfo, nproc and free,
