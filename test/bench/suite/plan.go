@@ -16,14 +16,14 @@ type benchmark struct {
 	opts load.Options
 }
 
-// plan returns the suite's benchmarks against target, each measured for
-// duration after warmup (the reference scenario keeps its own shape).
 // historyWarmup is the least warm-up of the 10k-chat pull: its 10,000
 // distinct pages (one per cursor) reach the gateway's page cache within
 // it at the rates of this machine, so the figures are the steady state a
 // reader of that history meets rather than the cache filling.
 const historyWarmup = 3 * time.Second
 
+// plan returns the suite's benchmarks against target, each measured for
+// duration after warmup (the reference scenario keeps its own shape).
 func plan(target string, duration, warmup time.Duration) []benchmark {
 	base := load.Defaults()
 	base.Target, base.Duration, base.Warmup = target, duration, warmup
