@@ -20,6 +20,18 @@ const (
 	cacheControlOpen   = "no-cache"
 )
 
+// setPullCaching tells HTTP caches how long they may keep a pull's answer,
+// and that it depends on the request's Accept (JSON or protobuf), so that
+// a cache never hands one encoding to a client that asked for the other.
+func setPullCaching(ctx *app.RequestContext, final bool) {
+	if final {
+		ctx.Response.Header.Set(headerCacheControl, cacheControlFinal)
+	} else {
+		ctx.Response.Header.Set(headerCacheControl, cacheControlOpen)
+	}
+	ctx.Response.Header.Set("Vary", "Accept")
+}
+
 // pageKeyBytes is the size of a page key without its chat.
 const pageKeyBytes = 1 + 1 + 4 + 8
 
@@ -53,6 +65,6 @@ func writeCachedPull(ctx *app.RequestContext, contentType string, body []byte) {
 	}
 	ctx.SetStatusCode(consts.StatusOK)
 	ctx.Response.Header.SetContentType(contentType)
-	ctx.Response.Header.Set(headerCacheControl, cacheControlFinal)
+	setPullCaching(ctx, true)
 	ctx.Response.SetBodyRaw(body)
 }

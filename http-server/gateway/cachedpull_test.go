@@ -37,7 +37,8 @@ func TestPageCache(t *testing.T) {
 	protobuf := header("Accept", "application/x-protobuf")
 
 	// get answers url (with headers) and reports whether it reached the
-	// service, checking that status and Cache-Control agree with final.
+	// service, checking that status and Cache-Control agree with final and
+	// that HTTP caches are told the answer depends on Accept.
 	get := func(t *testing.T, url string, final bool, headers ...ut.Header) (body string, reached bool) {
 		t.Helper()
 		before := svc.pulls.Load()
@@ -51,6 +52,9 @@ func TestPageCache(t *testing.T) {
 		}
 		if got := w.Header().Get("Cache-Control"); got != want {
 			t.Fatalf("GET %s: Cache-Control %q, want %q", url, got, want)
+		}
+		if got := w.Header().Get("Vary"); got != "Accept" {
+			t.Fatalf("GET %s: Vary %q, want Accept", url, got)
 		}
 		return w.Body.String(), svc.pulls.Load() > before
 	}

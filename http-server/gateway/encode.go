@@ -51,11 +51,7 @@ func writeSendResponse(ctx *app.RequestContext, m pigeonhole.Message) {
 
 // writePullResponse answers a successful pull.
 func writePullResponse(ctx *app.RequestContext, page pigeonhole.Page) {
-	if page.Final {
-		ctx.Response.Header.Set(headerCacheControl, cacheControlFinal)
-	} else {
-		ctx.Response.Header.Set(headerCacheControl, cacheControlOpen)
-	}
+	setPullCaching(ctx, page.Final)
 	if ct, ok := protobufAccepted(ctx); ok {
 		writeProtobuf(ctx, consts.StatusOK, ct, pbPullResponse(page))
 		return
