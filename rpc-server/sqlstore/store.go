@@ -18,16 +18,27 @@ import (
 type Options struct {
 	// Now is the clock send times are taken from (default time.Now).
 	Now func() time.Time
-	// Lanes is the number of concurrent append transactions; a chat always
-	// uses the same lane (default 1).
+	// Lanes is the most append transactions running at once (default 1).
+	// A second one starts only when the newest running one has run for
+	// StallAfter, and never takes a chat a running one holds.
 	Lanes int
+	// StallAfter is how long a running append transaction may hold up
+	// appends to other chats (default 10ms).
+	StallAfter time.Duration
 	// MaxBatch is the most appends coalesced into one transaction
 	// (default 256).
 	MaxBatch int
+	// MaxBatchBytes bounds the text of one transaction's appends, so that
+	// its statements stay well inside the server's largest packet (MySQL's
+	// max_allowed_packet defaults to 16 MiB on MariaDB 10.11 and 64 MiB on
+	// MySQL 8); a single larger append still goes alone (default 4 MiB).
+	MaxBatchBytes int
 	// Observer receives timings of commits and range reads (optional).
 	Observer Observer
-	// QueueDepth bounds the appends waiting per lane; past it Append fails
-	// fast with unavailable (overloaded) instead of queueing (default 4096).
+	// QueueDepth bounds the appends waiting for a transaction: up to
+	// QueueDepth wait to be taken and QueueDepth more are queued; past
+	// that Append fails fast with unavailable (overloaded) instead of
+	// queueing (default 4096).
 	QueueDepth int
 }
 
@@ -38,8 +49,14 @@ func (o Options) withDefaults() Options {
 	if o.Lanes <= 0 {
 		o.Lanes = 1
 	}
+	if o.StallAfter <= 0 {
+		o.StallAfter = 10 * time.Millisecond
+	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
+	}
+	if o.MaxBatchBytes <= 0 {
+		o.MaxBatchBytes = 4 << 20
 	}
 	if o.QueueDepth <= 0 {
 		o.QueueDepth = 4096

@@ -1,0 +1,258 @@
+package sqlstore
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+)
+
+// The scheduling of the group commit, with transactions the test starts
+// and ends by hand; the conformance suite runs it on the real engines.
+
+// heldTx is a transaction the test holds open until it closes release.
+type heldTx struct {
+	texts   []string
+	release chan struct{}
+}
+
+// newHeldCommit returns a group commit whose transactions report on the
+// returned channel and commit (stamping send times 1, 2, ... in batch
+// order) when the test releases them.
+func newHeldCommit(t *testing.T, opts Options) (*groupCommit, <-chan heldTx) {
+	t.Helper()
+	started := make(chan heldTx, 16)
+	ended := make(chan struct{}) // the test ended: every transaction commits
+	g := newGroupCommit(opts.withDefaults(), func(msgs []pigeonhole.Message) []appendResult {
+		tx := heldTx{release: make(chan struct{})}
+		for _, m := range msgs {
+			tx.texts = append(tx.texts, m.Text)
+		}
+		started <- tx
+		select {
+		case <-tx.release:
+		case <-ended:
+		}
+		out := make([]appendResult, len(msgs))
+		for i, m := range msgs {
+			m.SendTime = int64(i + 1)
+			out[i] = appendResult{msg: m}
+		}
+		return out
+	})
+	t.Cleanup(func() {
+		close(ended)
+		g.close()
+	})
+	return g, started
+}
+
+// appendAsync appends text to chat in the background and returns where
+// its outcome arrives.
+func appendAsync(t *testing.T, g *groupCommit, chat, text string) <-chan error {
+	t.Helper()
+	id, err := pigeonhole.ParseChatID(chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, _ := id.Members()
+	out := make(chan error, 1)
+	go func() {
+		_, err := g.append(context.Background(), pigeonhole.Message{Chat: id, Sender: sender, Text: text})
+		out <- err
+	}()
+	return out
+}
+
+// waitQueued waits until n appends are in g's queue.
+func waitQueued(t *testing.T, g *groupCommit, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); len(g.queue) < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d appends queued, want %d", len(g.queue), n)
+		}
+	}
+}
+
+func nextTx(t *testing.T, started <-chan heldTx) heldTx {
+	t.Helper()
+	select {
+	case tx := <-started:
+		return tx
+	case <-time.After(5 * time.Second):
+		t.Fatal("no transaction started")
+		return heldTx{}
+	}
+}
+
+func noTx(t *testing.T, started <-chan heldTx, within time.Duration) {
+	t.Helper()
+	select {
+	case tx := <-started:
+		t.Fatalf("transaction %v started, want none yet", tx.texts)
+	case <-time.After(within):
+	}
+}
+
+func wantOK(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("append not answered")
+	}
+}
+
+func TestGroupCommitCoalescesWhileOneRuns(t *testing.T) {
+	g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: time.Hour})
+	a := appendAsync(t, g, "a:b", "a")
+	first := nextTx(t, started)
+	b := appendAsync(t, g, "c:d", "b")
+	c := appendAsync(t, g, "e:f", "c")
+	waitQueued(t, g, 2)
+	noTx(t, started, 50*time.Millisecond) // unrelated chats wait: nothing is stalled
+	close(first.release)
+	wantOK(t, a)
+	second := nextTx(t, started)
+	slices.Sort(second.texts)
+	if !slices.Equal(second.texts, []string{"b", "c"}) {
+		t.Fatalf("second transaction %v, want b and c together", second.texts)
+	}
+	close(second.release)
+	wantOK(t, b)
+	wantOK(t, c)
+}
+
+func TestGroupCommitStalledTransactionHoldsUpOnlyItsChats(t *testing.T) {
+	const stallAfter = 30 * time.Millisecond
+	g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: stallAfter})
+	begun := time.Now()
+	a1 := appendAsync(t, g, "a:b", "a1")
+	first := nextTx(t, started)
+	a2 := appendAsync(t, g, "a:b", "a2")
+	waitQueued(t, g, 1)
+	c := appendAsync(t, g, "c:d", "c")
+	second := nextTx(t, started)
+	if waited := time.Since(begun); waited < stallAfter {
+		t.Errorf("second transaction started %v after the first, before it counted as stalled (%v)", waited, stallAfter)
+	}
+	if !slices.Equal(second.texts, []string{"c"}) {
+		t.Fatalf("second transaction %v, want only c: a2's chat is in the running one", second.texts)
+	}
+	close(second.release)
+	wantOK(t, c)
+	noTx(t, started, 3*stallAfter) // a2 waits for its chat's transaction
+	close(first.release)
+	wantOK(t, a1)
+	third := nextTx(t, started)
+	if !slices.Equal(third.texts, []string{"a2"}) {
+		t.Fatalf("third transaction %v, want a2", third.texts)
+	}
+	close(third.release)
+	wantOK(t, a2)
+}
+
+func TestGroupCommitKeepsAChatInQueueOrder(t *testing.T) {
+	g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: time.Hour})
+	first := appendAsync(t, g, "a:b", "0")
+	tx := nextTx(t, started)
+	var want []string
+	var outcomes []<-chan error
+	for i := 1; i <= 5; i++ {
+		text := string(rune('0' + i))
+		outcomes = append(outcomes, appendAsync(t, g, "a:b", text))
+		waitQueued(t, g, i)
+		want = append(want, text)
+	}
+	close(tx.release)
+	wantOK(t, first)
+	tx = nextTx(t, started)
+	if !slices.Equal(tx.texts, want) {
+		t.Fatalf("second transaction %v, want %v in queue order", tx.texts, want)
+	}
+	close(tx.release)
+	for _, o := range outcomes {
+		wantOK(t, o)
+	}
+}
+
+func TestGroupCommitBoundsBatchBytes(t *testing.T) {
+	g, started := newHeldCommit(t, Options{Lanes: 1, MaxBatchBytes: 10})
+	first := appendAsync(t, g, "a:b", "first")
+	tx := nextTx(t, started)
+	var outcomes []<-chan error
+	for i, text := range []string{"xxxxxx", "yyyy", "zzzzzzzzzzzz"} {
+		outcomes = append(outcomes, appendAsync(t, g, "c:d", text))
+		waitQueued(t, g, i+1)
+	}
+	close(tx.release)
+	wantOK(t, first)
+	// 6+4 bytes fit in 10; the 12-byte text goes alone.
+	for _, want := range [][]string{{"xxxxxx", "yyyy"}, {"zzzzzzzzzzzz"}} {
+		tx := nextTx(t, started)
+		if !slices.Equal(tx.texts, want) {
+			t.Fatalf("transaction %v, want %v", tx.texts, want)
+		}
+		close(tx.release)
+	}
+	for _, o := range outcomes {
+		wantOK(t, o)
+	}
+}
+
+func TestGroupCommitShedsPastQueueDepth(t *testing.T) {
+	g, started := newHeldCommit(t, Options{Lanes: 1, QueueDepth: 2})
+	first := appendAsync(t, g, "a:b", "first")
+	tx := nextTx(t, started)
+	queued := []<-chan error{appendAsync(t, g, "c:d", "q1"), appendAsync(t, g, "e:f", "q2")}
+	waitQueued(t, g, 2)
+	shed := appendAsync(t, g, "g:h", "shed")
+	select {
+	case err := <-shed:
+		if pigeonhole.ErrorCode(err) != pigeonhole.CodeUnavailable {
+			t.Fatalf("append past the queue: %v, want unavailable", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("append past the queue was not shed")
+	}
+	close(tx.release)
+	wantOK(t, first)
+	tx = nextTx(t, started)
+	close(tx.release)
+	for _, o := range queued {
+		wantOK(t, o)
+	}
+}
+
+func TestGroupCommitCloseAnswersEveryAppend(t *testing.T) {
+	g, started := newHeldCommit(t, Options{Lanes: 1})
+	running := appendAsync(t, g, "a:b", "running")
+	tx := nextTx(t, started)
+	waiting := appendAsync(t, g, "c:d", "waiting")
+	waitQueued(t, g, 1)
+	closed := make(chan struct{})
+	go func() {
+		g.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("close returned while a transaction was running")
+	case <-time.After(30 * time.Millisecond):
+	}
+	close(tx.release)
+	// The running transaction commits, and its append is told so.
+	wantOK(t, running)
+	<-closed
+	if err := <-waiting; err != errClosed {
+		t.Fatalf("append no transaction took: %v, want errClosed", err)
+	}
+	if err := <-appendAsync(t, g, "e:f", "late"); err != errClosed {
+		t.Fatalf("append after close: %v, want errClosed", err)
+	}
+}
