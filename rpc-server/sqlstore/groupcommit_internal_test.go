@@ -157,52 +157,51 @@ func TestGroupCommitStalledTransactionHoldsUpOnlyItsChats(t *testing.T) {
 	wantOK(t, a2)
 }
 
-func TestGroupCommitKeepsAChatInQueueOrder(t *testing.T) {
-	g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: time.Hour})
-	first := appendAsync(t, g, "a:b", "0")
-	tx := nextTx(t, started)
-	var want []string
-	var outcomes []<-chan error
-	for i := 1; i <= 5; i++ {
-		text := string(rune('0' + i))
-		outcomes = append(outcomes, appendAsync(t, g, "a:b", text))
-		waitQueued(t, g, i)
-		want = append(want, text)
-	}
-	close(tx.release)
-	wantOK(t, first)
-	tx = nextTx(t, started)
-	if !slices.Equal(tx.texts, want) {
-		t.Fatalf("second transaction %v, want %v in queue order", tx.texts, want)
-	}
-	close(tx.release)
-	for _, o := range outcomes {
-		wantOK(t, o)
-	}
-}
-
-func TestGroupCommitBoundsBatchBytes(t *testing.T) {
-	g, started := newHeldCommit(t, Options{Lanes: 1, MaxBatchBytes: 10})
-	first := appendAsync(t, g, "a:b", "first")
+// queueWhileOneRuns queues texts to chat, in order, while a transaction of
+// another chat runs, then lets that one commit; it returns the queued
+// appends' outcomes.
+func queueWhileOneRuns(t *testing.T, g *groupCommit, started <-chan heldTx, chat string, texts ...string) []<-chan error {
+	t.Helper()
+	first := appendAsync(t, g, "first:one", "first")
 	tx := nextTx(t, started)
 	var outcomes []<-chan error
-	for i, text := range []string{"xxxxxx", "yyyy", "zzzzzzzzzzzz"} {
-		outcomes = append(outcomes, appendAsync(t, g, "c:d", text))
+	for i, text := range texts {
+		outcomes = append(outcomes, appendAsync(t, g, chat, text))
 		waitQueued(t, g, i+1)
 	}
 	close(tx.release)
 	wantOK(t, first)
-	// 6+4 bytes fit in 10; the 12-byte text goes alone.
-	for _, want := range [][]string{{"xxxxxx", "yyyy"}, {"zzzzzzzzzzzz"}} {
+	return outcomes
+}
+
+// wantTxs checks the texts of the next transactions, lets each commit and
+// waits for outcomes.
+func wantTxs(t *testing.T, started <-chan heldTx, outcomes []<-chan error, want ...[]string) {
+	t.Helper()
+	for _, texts := range want {
 		tx := nextTx(t, started)
-		if !slices.Equal(tx.texts, want) {
-			t.Fatalf("transaction %v, want %v", tx.texts, want)
+		if !slices.Equal(tx.texts, texts) {
+			t.Fatalf("transaction %v, want %v", tx.texts, texts)
 		}
 		close(tx.release)
 	}
 	for _, o := range outcomes {
 		wantOK(t, o)
 	}
+}
+
+func TestGroupCommitKeepsAChatInQueueOrder(t *testing.T) {
+	g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: time.Hour})
+	texts := []string{"1", "2", "3", "4", "5"}
+	outcomes := queueWhileOneRuns(t, g, started, "a:b", texts...)
+	wantTxs(t, started, outcomes, texts)
+}
+
+func TestGroupCommitBoundsBatchBytes(t *testing.T) {
+	g, started := newHeldCommit(t, Options{Lanes: 1, MaxBatchBytes: 10})
+	outcomes := queueWhileOneRuns(t, g, started, "c:d", "xxxxxx", "yyyy", "zzzzzzzzzzzz")
+	// 6+4 bytes fit in 10; the 12-byte text goes alone.
+	wantTxs(t, started, outcomes, []string{"xxxxxx", "yyyy"}, []string{"zzzzzzzzzzzz"})
 }
 
 func TestGroupCommitShedsPastQueueDepth(t *testing.T) {
