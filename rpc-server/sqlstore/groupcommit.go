@@ -157,7 +157,7 @@ func (g *groupCommit) dispatch() {
 		stall.Stop()
 		stalled := false
 		if n := len(inFlight); n > 0 && n < g.lanes {
-			if wait := time.Until(newest(inFlight).Add(g.stallAfter)); wait > 0 {
+			if wait := g.untilStall(inFlight); wait > 0 {
 				stall.Reset(wait)
 			} else {
 				stalled = true
@@ -199,7 +199,7 @@ func (g *groupCommit) mayStart(pending []*appendRequest, inFlight map[*running]b
 	if len(inFlight) == 0 {
 		return true
 	}
-	return len(inFlight) < g.lanes && time.Since(newest(inFlight)) >= g.stallAfter
+	return len(inFlight) < g.lanes && g.untilStall(inFlight) <= 0
 }
 
 // take splits pending into the next batch and the rest: the live appends
@@ -251,15 +251,16 @@ func (g *groupCommit) commit(tx *running) {
 	}
 }
 
-// newest returns the start of the most recently started transaction.
-func newest(inFlight map[*running]bool) time.Time {
-	var t time.Time
+// untilStall is how long until the newest running transaction counts as
+// stalled (not positive: it does).
+func (g *groupCommit) untilStall(inFlight map[*running]bool) time.Duration {
+	var newest time.Time
 	for tx := range inFlight {
-		if tx.started.After(t) {
-			t = tx.started
+		if tx.started.After(newest) {
+			newest = tx.started
 		}
 	}
-	return t
+	return time.Until(newest.Add(g.stallAfter))
 }
 
 // close stops the dispatcher after the running transactions have answered

@@ -19,8 +19,8 @@ type heldTx struct {
 }
 
 // newHeldCommit returns a group commit whose transactions report on the
-// returned channel and commit (stamping send times 1, 2, ... in batch
-// order) when the test releases them.
+// returned channel and commit, storing their messages as given, when the
+// test releases them.
 func newHeldCommit(t *testing.T, opts Options) (*groupCommit, <-chan heldTx) {
 	t.Helper()
 	started := make(chan heldTx, 16)
@@ -37,7 +37,6 @@ func newHeldCommit(t *testing.T, opts Options) (*groupCommit, <-chan heldTx) {
 		}
 		out := make([]appendResult, len(msgs))
 		for i, m := range msgs {
-			m.SendTime = int64(i + 1)
 			out[i] = appendResult{msg: m}
 		}
 		return out

@@ -14,6 +14,9 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
+// DefaultStallAfter is Options.StallAfter when not set.
+const DefaultStallAfter = 10 * time.Millisecond
+
 // Options tune a Store. Zero fields take defaults.
 type Options struct {
 	// Now is the clock send times are taken from (default time.Now).
@@ -23,7 +26,7 @@ type Options struct {
 	// StallAfter, and never takes a chat a running one holds.
 	Lanes int
 	// StallAfter is how long a running append transaction may hold up
-	// appends to other chats (default 10ms).
+	// appends to other chats (default DefaultStallAfter).
 	StallAfter time.Duration
 	// MaxBatch is the most appends coalesced into one transaction
 	// (default 256).
@@ -50,7 +53,7 @@ func (o Options) withDefaults() Options {
 		o.Lanes = 1
 	}
 	if o.StallAfter <= 0 {
-		o.StallAfter = 10 * time.Millisecond
+		o.StallAfter = DefaultStallAfter
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
