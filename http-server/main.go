@@ -16,6 +16,7 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/http-server/web"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 )
 
@@ -46,6 +47,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return fmt.Errorf("etcd: %w", err)
 		}
 	}
+	client, err := web.Files()
+	if err != nil {
+		return err
+	}
 	svc, err := rpcclient.New(rpcCfg)
 	if err != nil {
 		return err
@@ -62,6 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Logger:         log,
 		Metrics:        metrics,
 		Pages:          pages,
+		Web:            client,
 	}, server.WithListener(ln))
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run() }()

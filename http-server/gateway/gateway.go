@@ -18,6 +18,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/route"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
+	"github.com/pigeonhole-im/pigeonhole/http-server/web"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
@@ -57,6 +58,9 @@ type Config struct {
 	// Pages, when not nil, keeps the encoded answers to pulls the service
 	// marked final and answers the same pulls from it.
 	Pages *pagecache.Cache
+	// Web is the browser client, served at "/" and "/static/..." (none
+	// when empty).
+	Web []web.File
 }
 
 func (c Config) withDefaults() Config {
@@ -117,6 +121,7 @@ func Register(e *route.Engine, svc MessageService, cfg Config) {
 	if g.cfg.Metrics != nil {
 		endpoints = append(endpoints, endpoint{consts.MethodGet, "/metrics", g.cfg.Metrics.serve})
 	}
+	endpoints = append(endpoints, staticEndpoints(g.cfg.Web)...)
 	g.allow = make(map[string]string, len(endpoints))
 	for _, ep := range endpoints {
 		e.Handle(ep.method, ep.path, ep.handle)
