@@ -12,6 +12,7 @@ import { isAbort, sleep } from './api.js';
 const pageSize = 50;
 const waitMs = 25000;
 const nearEdgePx = 80;
+const minPollMs = 1000;
 
 export class ChatView {
   /**
@@ -72,12 +73,17 @@ export class ChatView {
     const signal = this.controller.signal;
     while (!signal.aborted) {
       try {
+        const started = Date.now();
         const page = await this.pull({ cursor: this.tailCursor, limit: 100, wait_ms: waitMs });
         const atBottom = this.nearBottom();
         this.add(page.messages);
         this.tailCursor = page.next_cursor;
         if (atBottom) this.scroller.scrollTop = this.scroller.scrollHeight;
         this.markRead();
+        // A gateway that could not wait (too many waiters, or no long-poll)
+        // answers an empty page at once: poll gently instead of spinning.
+        const early = minPollMs - (Date.now() - started);
+        if (page.messages.length === 0 && early > 0) await sleep(early, signal);
       } catch (err) {
         if (isAbort(err)) return;
         this.status(`Following this chat failed: ${err.message}`, true);
