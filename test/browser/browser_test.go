@@ -173,7 +173,7 @@ func (p *person) openDirect(peer string) {
 // openFromInbox clicks a chat in the inbox.
 func (p *person) openFromInbox(chat string) {
 	p.t.Helper()
-	p.do(chromedp.Click(chromedp.CSS(`#inbox button[data-chat=`+jsString(chat)+`]`)))
+	p.do(chromedp.Click(chromedp.CSS(`#inbox button[data-chat=` + jsString(chat) + `]`)))
 	p.waitUntil(10*time.Second, "the chat to open", `!document.getElementById('chat-pane').hidden &&
 		document.getElementById('history-state').textContent !== 'Loading…'`)
 }
@@ -197,7 +197,7 @@ func hasMessage(text string) string {
 	return `[...document.querySelectorAll('#message-list li:not(.pending) .body')].some(e => e.textContent === ` + jsString(text) + `)`
 }
 
-// badge is an expression: the unread badge of chat in the inbox ('' when none).
+// badge is an expression: the unread badge of chat in the inbox (” when none).
 func badge(chat string) string {
 	return `(document.querySelector('#inbox button[data-chat=` + jsString(jsString(chat)) + `] .badge')?.textContent ?? '')`
 }
