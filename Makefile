@@ -23,7 +23,7 @@ vet:
 # The README's test command: every module, with the race detector, against
 # the embedded store and a real MariaDB (started by the tests themselves).
 test: deps vet
-	PIGEONHOLE_REQUIRE_MYSQL=1 PIGEONHOLE_REQUIRE_ETCD=1 $(GO) test -race -count=1 -timeout 20m $(PACKAGES)
+	PIGEONHOLE_REQUIRE_MYSQL=1 PIGEONHOLE_REQUIRE_ETCD=1 PIGEONHOLE_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 20m $(PACKAGES)
 
 gen:
 	scripts/gen.sh
