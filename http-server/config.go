@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // config is everything the gateway can be told at start. Each flag has an

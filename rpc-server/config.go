@@ -5,8 +5,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
 

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bytedance/gopkg/cloud/metainfo"
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/circuitbreak"
 	"github.com/cloudwego/kitex/pkg/connpool"
@@ -25,7 +26,6 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc/imservice"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
@@ -120,7 +120,7 @@ func New(cfg Config) (*Client, error) {
 		opts = append(opts, client.WithInstanceMW(attemptObserver(cfg.Observer)))
 	}
 	opts = append(opts, cfg.Options...)
-	c, err := imservice.NewClient(kitexrpc.ServiceName, opts...)
+	c, err := imservice.NewClient(rpc.ServiceName, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
@@ -150,8 +150,8 @@ func New(cfg Config) (*Client, error) {
 }
 
 // MaxBatch is the most calls one batch RPC carries: the service refuses
-// more.
-const MaxBatch = kitexrpc.MaxBatch
+// more (the contract's rpc.MaxBatch).
+const MaxBatch = rpc.MaxBatch
 
 // mapped passes an RPC's outcome on with its transport error mapped.
 func mapped[T any](resp T, err error) (T, error) {
@@ -208,7 +208,17 @@ func (c *Client) outgoing(ctx context.Context) context.Context {
 	if c.observed {
 		ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
 	}
-	return kitexrpc.WithRequestID(ctx, c.id(ctx))
+	return withRequestID(ctx, c.id(ctx))
+}
+
+// withRequestID returns a context that carries id to the service in the
+// RPC's TTHeader, under the contract's key; the service logs it with any
+// failure of the request.
+func withRequestID(ctx context.Context, id string) context.Context {
+	if id == "" {
+		return ctx
+	}
+	return metainfo.WithValue(ctx, rpc.RequestIDKey, id)
 }
 
 // Send stores a message. Errors are *pigeonhole.Error: the service's own,

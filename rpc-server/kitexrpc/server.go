@@ -50,7 +50,3 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 	}, cfg.Options...)
 	return imservice.NewServer(h, opts...).Run()
 }
-
-// ServiceName is the message service's name in discovery; gateways resolve
-// it.
-const ServiceName = "pigeonhole.message"

@@ -1,6 +1,13 @@
 // Package program is what both servers' mains share: signal handling and
 // exit codes, and the settings every process has (log level, soft memory
 // limit, shutdown wait) with what they set up.
+//
+// It lives under rpc-server/shared/ because the gateway already depends on
+// the rpc-server module for the contract (the generated Kitex code) and the
+// core (package pigeonhole), and the repository's top level holds no third
+// module. Packages under shared/ are process plumbing, not the service:
+// they import nothing of ours outside shared/, so the gateway importing
+// them reaches into none of the service's adapters (a test checks both).
 package program
 
 import (
@@ -19,7 +26,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
 )
 
 // Run is a program's body: it serves until ctx ends.
