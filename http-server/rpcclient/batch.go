@@ -16,9 +16,9 @@ import (
 // needs no closing.
 type batcher[In, Out any] struct {
 	lanes, max int
-	// call sends one batch RPC; ids are the items' request ids. It returns
-	// one outcome per item, in order.
-	call func(items []In, ids []string) []outcome[Out]
+	// call sends one batch RPC on ctx (see batchContext); ids are the
+	// items' request ids. It returns one outcome per item, in order.
+	call func(ctx context.Context, items []In, ids []string) []outcome[Out]
 
 	mu       sync.Mutex
 	queue    []*pending[In, Out]
@@ -64,6 +64,7 @@ func (b *batcher[In, Out]) lane() {
 	batch := make([]*pending[In, Out], 0, b.max)
 	items := make([]In, 0, b.max)
 	ids := make([]string, 0, b.max)
+	callers := make([]context.Context, 0, b.max)
 	for {
 		b.mu.Lock()
 		n := min(len(b.queue), b.max)
@@ -82,20 +83,24 @@ func (b *batcher[In, Out]) lane() {
 
 		// Calls whose caller has given up are not sent.
 		live := batch[:0]
-		items, ids = items[:0], ids[:0]
+		items, ids, callers = items[:0], ids[:0], callers[:0]
 		for _, p := range batch {
 			if p.ctx.Err() == nil {
 				live = append(live, p)
 				items = append(items, p.in)
 				ids = append(ids, p.id)
+				callers = append(callers, p.ctx)
 			}
 		}
 		if len(live) == 0 {
 			continue
 		}
-		for i, o := range b.call(items, ids) {
+		ctx, cancel := batchContext(callers)
+		for i, o := range b.call(ctx, items, ids) {
 			live[i].done <- o
 		}
+		cancel()
 		clear(batch) // drop the references until the next batch
+		clear(callers)
 	}
 }

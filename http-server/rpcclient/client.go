@@ -68,7 +68,8 @@ type Observer interface {
 type Client struct {
 	rpc       imservice.Client
 	requestID func(context.Context) string
-	observed  bool // an Observer counts attempts
+	observed  bool          // an Observer counts attempts
+	timeout   time.Duration // of one attempt (Config.Timeout)
 	// send and pull carry one call to the service: in a batch RPC, or in
 	// an RPC of its own when batching is off. Their errors are mapped.
 	send func(context.Context, *rpc.SendRequest) (*rpc.SendResponse, error)
@@ -97,6 +98,9 @@ func New(cfg Config) (*Client, error) {
 		client.WithTransportProtocol(transport.TTHeader),
 		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
 		client.WithFailureRetry(retryPolicy()),
+		// Every attempt of a batch RPC sends only the items whose callers
+		// still wait.
+		client.WithMiddleware(dropAbandoned),
 		// A circuit breaker per replica: one that keeps failing is passed
 		// over (its calls fail fast and are retried elsewhere) until it
 		// recovers. No service-wide breaker: it would turn the loss of one
@@ -124,13 +128,13 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
-	cl := &Client{rpc: c, requestID: cfg.RequestID, observed: cfg.Observer != nil}
+	cl := &Client{rpc: c, requestID: cfg.RequestID, observed: cfg.Observer != nil, timeout: cfg.Timeout}
 	if cfg.MaxBatch <= 1 {
 		cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
-			return mapped(c.Send(cl.outgoing(ctx), req))
+			return mapped(c.Send(cl.outgoing(ctx), req, deadlineOption(ctx, cfg.Timeout)...))
 		}
 		cl.pull = func(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
-			return mapped(c.Pull(cl.outgoing(ctx), req))
+			return mapped(c.Pull(cl.outgoing(ctx), req, deadlineOption(ctx, cfg.Timeout)...))
 		}
 		return cl, nil
 	}
@@ -173,7 +177,8 @@ func retryPolicy() *retry.FailurePolicy {
 	p.WithRetryBreaker(0.3)
 	p.WithRandomBackOff(5, 50)
 	p.ShouldResultRetry = &retry.ShouldResultRetry{
-		ErrorRetryWithCtx: func(context.Context, error, rpcinfo.RPCInfo) bool { return true },
+		// An attempt no caller waits for is not worth another.
+		ErrorRetryWithCtx: func(_ context.Context, err error, _ rpcinfo.RPCInfo) bool { return !errors.Is(err, errCallersGone) },
 	}
 	return p
 }
@@ -279,8 +284,8 @@ func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonho
 var errEmpty = pigeonhole.Errorf(pigeonhole.CodeInternal, "empty response from the message service")
 
 // sendBatch sends a batch of sends in one RPC.
-func (c *Client) sendBatch(items []*rpc.SendRequest, ids []string) []outcome[*rpc.SendResponse] {
-	resp, err := c.rpc.SendBatch(c.outgoing(context.Background()), &rpc.SendBatchRequest{Items: items, RequestIds: ids})
+func (c *Client) sendBatch(ctx context.Context, items []*rpc.SendRequest, ids []string) []outcome[*rpc.SendResponse] {
+	resp, err := c.rpc.SendBatch(c.outgoing(ctx), &rpc.SendBatchRequest{Items: items, RequestIds: ids}, deadlineOption(ctx, c.timeout)...)
 	if err != nil || resp == nil {
 		return spread[*rpc.SendResponse](len(items), nil, batchFailure(err))
 	}
@@ -288,8 +293,8 @@ func (c *Client) sendBatch(items []*rpc.SendRequest, ids []string) []outcome[*rp
 }
 
 // pullBatch sends a batch of pulls in one RPC.
-func (c *Client) pullBatch(items []*rpc.PullRequest, ids []string) []outcome[*rpc.PullResponse] {
-	resp, err := c.rpc.PullBatch(c.outgoing(context.Background()), &rpc.PullBatchRequest{Items: items, RequestIds: ids})
+func (c *Client) pullBatch(ctx context.Context, items []*rpc.PullRequest, ids []string) []outcome[*rpc.PullResponse] {
+	resp, err := c.rpc.PullBatch(c.outgoing(ctx), &rpc.PullBatchRequest{Items: items, RequestIds: ids}, deadlineOption(ctx, c.timeout)...)
 	if err != nil || resp == nil {
 		return spread[*rpc.PullResponse](len(items), nil, batchFailure(err))
 	}

@@ -39,6 +39,9 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 		// TTHeader carries the request id; Framed clients (such as gateways
 		// built from the original IDL) are served as well.
 		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
+		// A caller's time left, which a TTHeader client sends, ends the
+		// handler's context: no work goes on for a caller who has gone.
+		server.WithEnableContextTimeout(true),
 		server.WithExitSignal(func() <-chan error {
 			stop := make(chan error, 1)
 			go func() {
