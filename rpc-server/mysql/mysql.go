@@ -101,7 +101,7 @@ func dialect() sqlstore.Dialect {
 			return errors.As(err, &e) && (e.Number == errDeadlock || e.Number == errLockWaitTimeout)
 		},
 		Migrations: migrations,
-		LockMigrations: func(ctx context.Context, conn *sql.Conn) (func(bool), error) {
+		LockMigrations: func(ctx context.Context, conn *sql.Conn) (func(bool) error, error) {
 			var got sql.NullInt64
 			if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", "pigeonhole.migrate", 60).Scan(&got); err != nil {
 				return nil, err
@@ -109,8 +109,9 @@ func dialect() sqlstore.Dialect {
 			if got.Int64 != 1 {
 				return nil, errors.New("timed out waiting for another replica's migration")
 			}
-			return func(bool) {
-				_, _ = conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", "pigeonhole.migrate")
+			return func(bool) error {
+				_, err := conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", "pigeonhole.migrate")
+				return err
 			}, nil
 		},
 	}
