@@ -33,6 +33,12 @@ type Options struct {
 // Open connects to the database named in dsn (go-sql-driver format),
 // migrates it and returns the store.
 func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error) {
+	return open(ctx, dsn, opts, dialect())
+}
+
+// open is Open with the dialect d (a test runs the one-statement-at-a-time
+// append on MySQL through it).
+func open(ctx context.Context, dsn string, opts Options, d sqlstore.Dialect) (*sqlstore.Store, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("mysql: bad DSN: %w", err)
@@ -62,7 +68,6 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 	db.SetConnMaxLifetime(5 * time.Minute)
 	db.SetConnMaxIdleTime(time.Minute)
 
-	d := dialect()
 	if err := sqlstore.Migrate(ctx, db, d); err != nil {
 		db.Close()
 		return nil, d.TranslateError(fmt.Errorf("mysql: %w", err))
