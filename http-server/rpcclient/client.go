@@ -36,8 +36,8 @@ type Config struct {
 	Addrs []string
 	// Resolver discovers replicas (e.g. etcd).
 	Resolver discovery.Resolver
-	// Timeout bounds each RPC (default 3s); the caller's deadline, if
-	// sooner, wins.
+	// Timeout bounds each RPC attempt (default DefaultTimeout); the
+	// caller's deadline, if sooner, wins.
 	Timeout time.Duration
 	// ConnectTimeout bounds dialing a replica (default 500ms).
 	ConnectTimeout time.Duration
@@ -51,11 +51,17 @@ type Config struct {
 	// own (Send, Pull), as replicas older than the batch methods need.
 	MaxBatch int
 	// BatchLanes is how many batch RPCs of each kind may be in flight at
-	// once (default 8).
+	// once (default DefaultBatchLanes).
 	BatchLanes int
 	// Options are extra Kitex client options.
 	Options []client.Option
 }
+
+// Defaults of Config.
+const (
+	DefaultTimeout    = 3 * time.Second
+	DefaultBatchLanes = 8
+)
 
 // Observer is told the outcome of each RPC attempt; retry is true for the
 // attempts after a call's first.
@@ -79,7 +85,7 @@ type Client struct {
 // New builds the client.
 func New(cfg Config) (*Client, error) {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 3 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 500 * time.Millisecond
@@ -140,7 +146,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	lanes, most := cfg.BatchLanes, min(cfg.MaxBatch, MaxBatch)
 	if lanes <= 0 {
-		lanes = 8
+		lanes = DefaultBatchLanes
 	}
 	sends := &batcher[*rpc.SendRequest, *rpc.SendResponse]{lanes: lanes, max: most, call: cl.sendBatch}
 	pulls := &batcher[*rpc.PullRequest, *rpc.PullResponse]{lanes: lanes, max: most, call: cl.pullBatch}

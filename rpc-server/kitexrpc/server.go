@@ -9,6 +9,7 @@ import (
 	"github.com/cloudwego/kitex/server"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc/imservice"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // ServerConfig configures the RPC server.
@@ -16,7 +17,7 @@ type ServerConfig struct {
 	// Addr is the TCP address to listen on.
 	Addr string
 	// ExitWait is how long in-flight requests may take to finish once
-	// the server stops (default 5s).
+	// the server stops (default program.DefaultExitWait).
 	ExitWait time.Duration
 	// Options are extra Kitex server options (registry, metrics, ...).
 	Options []server.Option
@@ -31,7 +32,7 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 		return err
 	}
 	if cfg.ExitWait <= 0 {
-		cfg.ExitWait = 5 * time.Second
+		cfg.ExitWait = program.DefaultExitWait
 	}
 	opts := append([]server.Option{
 		server.WithServiceAddr(addr),

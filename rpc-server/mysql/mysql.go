@@ -23,6 +23,11 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// DefaultCommitLanes is the most append transactions a MySQL store runs at
+// once when Options.Lanes is not set: a second one starts only when the
+// first is held up (see sqlstore.Options.Lanes).
+const DefaultCommitLanes = 2
+
 // Options tune the connection pool and the group commit.
 type Options struct {
 	sqlstore.Options
@@ -73,7 +78,7 @@ func open(ctx context.Context, dsn string, opts Options, d sqlstore.Dialect) (*s
 		return nil, d.TranslateError(fmt.Errorf("mysql: %w", err))
 	}
 	if opts.Lanes <= 0 {
-		opts.Lanes = 2
+		opts.Lanes = DefaultCommitLanes
 	}
 	s, err := sqlstore.New(db, db, d, opts.Options)
 	if err != nil {

@@ -44,6 +44,10 @@ func Main(name string, run Run) {
 	}
 }
 
+// DefaultExitWait is how long in-flight requests may finish on shutdown,
+// unless --exit-wait says otherwise.
+const DefaultExitWait = 5 * time.Second
+
 // Settings are the flags every server has.
 type Settings struct {
 	LogLevel       slog.Level
@@ -57,7 +61,7 @@ func (s *Settings) Define(fs *envflag.Set) {
 	fs.Text(&s.LogLevel, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
 	fs.Int(&s.MemoryLimitMiB, "memory-limit-mib", "PIGEONHOLE_MEMORY_LIMIT_MIB", 150,
 		"soft memory limit for the Go runtime in MiB (GC works harder near it); 0: none; GOMEMLIMIT, if set, wins")
-	fs.Duration(&s.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.Duration(&s.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", DefaultExitWait, "how long in-flight requests may finish on shutdown")
 	fs.String(&s.PprofAddr, "pprof-addr", "PIGEONHOLE_PPROF_ADDR", "",
 		"address of Go's profiling endpoints (/debug/pprof/); empty: off. Never expose it publicly")
 }
