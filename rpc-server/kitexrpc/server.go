@@ -5,6 +5,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/cloudwego/kitex/pkg/endpoint"
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
 
@@ -40,9 +42,7 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 		// TTHeader carries the request id; Framed clients (such as gateways
 		// built from the original IDL) are served as well.
 		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
-		// A caller's time left, which a TTHeader client sends, ends the
-		// handler's context: no work goes on for a caller who has gone.
-		server.WithEnableContextTimeout(true),
+		server.WithMiddleware(callerDeadline),
 		server.WithExitSignal(func() <-chan error {
 			stop := make(chan error, 1)
 			go func() {
@@ -53,4 +53,22 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 		}),
 	}, cfg.Options...)
 	return imservice.NewServer(h, opts...).Run()
+}
+
+// callerDeadline ends the handler's context when the caller stops waiting:
+// a TTHeader client sends the time it waits (the gateway sends the time
+// its callers have left), and no work should go on for a caller who has
+// gone. Kitex's own WithEnableContextTimeout does the same but cancels
+// the context only when the call fails, which leaves a timer per
+// successful request alive until it fires.
+func callerDeadline(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, req, resp any) error {
+		timeout := rpcinfo.GetRPCInfo(ctx).Config().RPCTimeout()
+		if timeout <= 0 {
+			return next(ctx, req, resp)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return next(ctx, req, resp)
+	}
 }
