@@ -62,9 +62,6 @@ func (b *batcher[In, Out]) do(ctx context.Context, in In, id string) (Out, error
 // lane sends batches until the queue is empty.
 func (b *batcher[In, Out]) lane() {
 	batch := make([]*pending[In, Out], 0, b.max)
-	items := make([]In, 0, b.max)
-	ids := make([]string, 0, b.max)
-	callers := make([]context.Context, 0, b.max)
 	for {
 		b.mu.Lock()
 		n := min(len(b.queue), b.max)
@@ -83,7 +80,12 @@ func (b *batcher[In, Out]) lane() {
 
 		// Calls whose caller has given up are not sent.
 		live := batch[:0]
-		items, ids, callers = items[:0], ids[:0], callers[:0]
+		// Each batch has slices of its own: an attempt Kitex has given up
+		// on (its timeout passed) may still be encoding them after the
+		// call returns.
+		items := make([]In, 0, len(batch))
+		ids := make([]string, 0, len(batch))
+		callers := make([]context.Context, 0, len(batch))
 		for _, p := range batch {
 			if p.ctx.Err() == nil {
 				live = append(live, p)
@@ -101,6 +103,5 @@ func (b *batcher[In, Out]) lane() {
 		}
 		cancel()
 		clear(batch) // drop the references until the next batch
-		clear(callers)
 	}
 }
