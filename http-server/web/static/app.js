@@ -59,7 +59,7 @@ function signIn(member, token) {
   $('whoami').textContent = `Signed in as ${member}`;
   $('signout').hidden = false;
   state.inbox = new Inbox({
-    api, member, list: $('inbox'), more: $('inbox-more'),
+    api, member, list: $('inbox'),
     open: (chat) => openChat(chat), status: showStatus,
   });
   state.inbox.start();

@@ -6,7 +6,9 @@ import { isAbort, sleep } from './api.js';
 import { formatTime } from './chat.js';
 
 const pageSize = 50;
+const maxPages = 20;
 const waitMs = 25000;
+const minPollMs = 2000;
 
 export class Inbox {
   /**
@@ -14,7 +16,6 @@ export class Inbox {
    * @param {import('./api.js').Api} deps.api
    * @param {string} deps.member
    * @param {HTMLUListElement} deps.list
-   * @param {HTMLButtonElement} deps.more
    * @param {(chat: string) => void} deps.open
    * @param {(text: string, isError: boolean) => void} deps.status
    */
@@ -22,12 +23,9 @@ export class Inbox {
     Object.assign(this, deps);
     this.entries = new Map(); // chat → inbox entry as the API gives it
     this.order = []; // chat ids, newest activity first
-    this.moreCursor = null;
     this.selected = '';
     this.controller = new AbortController();
     this.wake = null; // aborts the current wait so refresh() reloads at once
-    this.onMore = () => this.loadMore();
-    this.more.addEventListener('click', this.onMore);
   }
 
   start() {
@@ -36,9 +34,7 @@ export class Inbox {
 
   stop() {
     this.controller.abort();
-    this.more.removeEventListener('click', this.onMore);
     this.list.replaceChildren();
-    this.more.hidden = true;
   }
 
   /** Reloads the first page now instead of when the current wait ends. */
@@ -46,25 +42,49 @@ export class Inbox {
     this.wake?.abort();
   }
 
+  /**
+   * Loads every page of the inbox, then long-polls for news. The last page's
+   * next_cursor means "newer than everything listed": the same call with it
+   * answers only the chats whose activity is newer, waiting up to wait_ms
+   * for some, and its own last next_cursor is the next such point.
+   */
   async loop() {
     const signal = this.controller.signal;
-    let since = null;
+    let newer = null; // the "newer than what I have" cursor, once the whole inbox is loaded
     while (!signal.aborted) {
       const wake = new AbortController();
       this.wake = wake;
       const both = AbortSignal.any([signal, wake.signal]);
       try {
-        const query = { member: this.member, limit: pageSize };
-        if (since !== null) Object.assign(query, { wait_ms: waitMs, since });
-        const page = await this.api.call('GET', '/api/inbox', { query, signal: both, retry: true });
-        this.mergeFirstPage(page);
-        since = page.since ?? null;
-        if (since === null) await sleep(3000, both); // a gateway without inbox waits: poll
+        if (newer === null) {
+          newer = await this.loadAll(both);
+          continue;
+        }
+        const started = Date.now();
+        const changed = [];
+        let cursor = newer;
+        for (let pages = 0; ; pages++) {
+          const page = await this.api.call('GET', '/api/inbox', {
+            query: { member: this.member, limit: pageSize, cursor, wait_ms: pages === 0 ? waitMs : undefined },
+            signal: both, retry: true,
+          });
+          changed.push(...page.chats);
+          cursor = page.next_cursor;
+          if (!page.has_more) break;
+        }
+        newer = cursor;
+        this.moveToTop(changed);
+        // A gateway that could not wait answers at once: poll gently then.
+        const early = minPollMs - (Date.now() - started);
+        if (changed.length === 0 && early > 0) await sleep(early, both);
       } catch (err) {
         if (signal.aborted) return;
-        if (isAbort(err)) continue; // refresh() asked for a reload
+        if (isAbort(err)) {
+          newer = null; // refresh(): load everything again
+          continue;
+        }
         this.status(`The chat list could not be loaded: ${err.message}`, true);
-        since = null;
+        newer = null;
         try {
           await sleep(3000, signal);
         } catch {
@@ -74,31 +94,43 @@ export class Inbox {
     }
   }
 
-  async loadMore() {
-    if (this.moreCursor === null) return;
-    try {
+  /**
+   * Loads the inbox from its first page to its last (at most maxPages) and
+   * returns the last page's next_cursor, or null when there were more pages
+   * (then the inbox is loaded again from the start after a while).
+   */
+  async loadAll(signal) {
+    const entries = [];
+    let cursor;
+    for (let pages = 0; pages < maxPages; pages++) {
       const page = await this.api.call('GET', '/api/inbox', {
-        query: { member: this.member, limit: pageSize, cursor: this.moreCursor },
-        signal: this.controller.signal, retry: true,
+        query: { member: this.member, limit: pageSize, cursor }, signal, retry: true,
       });
-      for (const entry of page.chats) {
-        if (!this.entries.has(entry.chat)) this.order.push(entry.chat);
-        this.entries.set(entry.chat, entry);
+      entries.push(...page.chats);
+      cursor = page.next_cursor;
+      if (!page.has_more) {
+        this.replace(entries);
+        return cursor;
       }
-      this.moreCursor = page.has_more ? page.next_cursor : null;
-      this.render();
-    } catch (err) {
-      if (!isAbort(err)) this.status(`More chats could not be loaded: ${err.message}`, true);
     }
+    this.replace(entries);
+    await sleep(5000, signal);
+    return null;
   }
 
-  /** The first page is the truth for the chats it holds; chats paged in later stay below them. */
-  mergeFirstPage(page) {
-    const first = page.chats.map((entry) => entry.chat);
-    const seen = new Set(first);
-    for (const entry of page.chats) this.entries.set(entry.chat, entry);
-    this.order = first.concat(this.order.filter((chat) => !seen.has(chat)));
-    if (this.order.length === first.length) this.moreCursor = page.has_more ? page.next_cursor : null;
+  /** Shows exactly these entries, in this order. */
+  replace(entries) {
+    this.entries = new Map(entries.map((entry) => [entry.chat, entry]));
+    this.order = entries.map((entry) => entry.chat);
+    this.render();
+  }
+
+  /** Puts chats with news on top, newest first, each once. */
+  moveToTop(changed) {
+    if (changed.length === 0) return;
+    const seen = new Set(changed.map((entry) => entry.chat));
+    for (const entry of changed) this.entries.set(entry.chat, entry);
+    this.order = changed.map((entry) => entry.chat).concat(this.order.filter((chat) => !seen.has(chat)));
     this.render();
   }
 
@@ -137,7 +169,6 @@ export class Inbox {
   render() {
     const items = this.order.map((chat) => this.renderEntry(this.entries.get(chat)));
     this.list.replaceChildren(...items);
-    this.more.hidden = this.moreCursor === null;
   }
 
   renderEntry(entry) {
