@@ -41,6 +41,8 @@ var statusByCode = map[pigeonhole.Code]int{
 	CodeMethodNotAllowed:            consts.StatusMethodNotAllowed,
 	CodeUnsupportedMediaType:        consts.StatusUnsupportedMediaType,
 	CodeNotImplemented:              consts.StatusNotImplemented,
+	CodeHeaderTooLarge:              consts.StatusRequestHeaderFieldsTooLarge,
+	CodeRequestTimeout:              consts.StatusRequestTimeout,
 }
 
 // StatusCode returns the HTTP status for an error code; codes it does not

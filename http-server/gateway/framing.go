@@ -24,33 +24,38 @@ func checkFraming(rawHeaders []byte, http11 bool) error {
 	var (
 		lengths, codings []byte // every value, comma-joined
 		sawLength, sawTE bool
-		current          *[]byte // the header the last line belonged to
+		current          []byte // the name of the header the last line belonged to
 	)
-	for line := range bytes.Lines(rawHeaders) {
-		line = bytes.TrimRight(line, "\r\n")
+	for rest := rawHeaders; len(rest) > 0; {
+		line, next, _ := bytes.Cut(rest, []byte("\n"))
+		rest = next
+		line = bytes.TrimRight(line, "\r")
 		if len(line) == 0 {
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if current != nil {
-				*current = append(append(*current, ' '), line...)
+			switch {
+			case current == nil:
+			case bytes.EqualFold(current, []byte("Content-Length")):
+				lengths = append(append(lengths, ' '), line...)
+			case bytes.EqualFold(current, []byte("Transfer-Encoding")):
+				codings = append(append(codings, ' '), line...)
 			}
 			continue
 		}
-		current = nil
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
+			current = nil
 			continue
 		}
+		current = name
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			sawLength = true
 			lengths = appendListValue(lengths, value)
-			current = &lengths
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			sawTE = true
 			codings = appendListValue(codings, value)
-			current = &codings
 		}
 	}
 	switch {
@@ -68,11 +73,13 @@ func checkFraming(rawHeaders []byte, http11 bool) error {
 
 // appendListValue appends one header line's value to the comma-separated
 // list of the values seen before it (RFC 9110 §5.3).
+// The first value is used in place, capped so that appending to it copies
+// rather than writing over the header block.
 func appendListValue(list, value []byte) []byte {
-	if list != nil {
-		list = append(list, ',')
+	if list == nil {
+		return value[:len(value):len(value)]
 	}
-	return append(list, value...)
+	return append(append(list, ','), value...)
 }
 
 // isExactlyChunked reports whether the list of transfer codings is the
@@ -85,7 +92,9 @@ func isExactlyChunked(codings []byte) bool {
 // the same string of decimal digits.
 func isOneLength(lengths []byte) bool {
 	var first []byte
-	for i, element := range bytes.Split(lengths, []byte(",")) {
+	for rest, more := lengths, true; more; {
+		var element []byte
+		element, rest, more = bytes.Cut(rest, []byte(","))
 		element = bytes.Trim(element, " \t")
 		if len(element) == 0 || len(element) > 18 {
 			return false
@@ -95,11 +104,11 @@ func isOneLength(lengths []byte) bool {
 				return false
 			}
 		}
-		if i == 0 {
+		if first == nil {
 			first = element
 		} else if !bytes.Equal(element, first) {
 			return false
 		}
 	}
-	return first != nil
+	return true
 }

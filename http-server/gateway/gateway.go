@@ -15,6 +15,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/app/server"
 	"github.com/cloudwego/hertz/pkg/common/config"
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
+	"github.com/cloudwego/hertz/pkg/protocol/suite"
 	"github.com/cloudwego/hertz/pkg/route"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
@@ -150,6 +151,7 @@ func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *se
 		server.WithKeepAliveTimeout(cfg.IdleTimeout),
 	}
 	h := server.New(append(base, opts...)...)
+	h.AddProtocol(suite.HTTP1, &parseErrorsFactory{engine: h.Engine, maxHeaderBytes: cfg.MaxHeaderBytes})
 	Register(h.Engine, svc, cfg)
 	return h
 }
@@ -210,6 +212,7 @@ type gateway struct {
 // methods the gateway does not know, turns a panic into a logged 500 and
 // records the metrics, labelled only with values from fixed sets.
 func (g *gateway) middleware(c context.Context, ctx *app.RequestContext) {
+	markHandled(ctx)
 	method, known := methodLabel(ctx.Request.Header.Method())
 	if m := g.cfg.Metrics; m != nil {
 		start := time.Now()
@@ -241,6 +244,12 @@ func (g *gateway) middleware(c context.Context, ctx *app.RequestContext) {
 		return
 	}
 	ctx.Next(c)
+	if ctx.Response.StatusCode() == consts.StatusBadRequest && len(ctx.Response.Body()) == 0 {
+		// Hertz's router refused the request before routing it (an
+		// HTTP/1.1 request without Host, a path not starting with '/')
+		// and runs only the middleware, leaving the body to it.
+		g.fail(c, ctx, invalidf("the request needs a Host header and a path that starts with '/'"))
+	}
 }
 
 // noRoute answers requests no route matched: 405 when the path exists

@@ -132,3 +132,58 @@ func TestErrorAnswersAreSmall(t *testing.T) {
 		})
 	}
 }
+
+// TestHertzOwnErrorsAreJSON covers the requests Hertz refuses before any
+// handler runs: each answer is the gateway's JSON error, and the
+// connection is closed after it.
+func TestHertzOwnErrorsAreJSON(t *testing.T) {
+	base, _ := startServer(t, mustService(t), gateway.Config{Logger: discardLogger(), MaxHeaderBytes: 4 << 10})
+	for _, tc := range []struct {
+		name, request string
+		status        int
+		code          string
+	}{
+		{"HeaderTooLarge", "GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 5<<10) + "\r\n\r\n", 431, "header_too_large"},
+		{"BadContentLength", "POST /api/send HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "invalid_argument"},
+		{"NegativeContentLength", "POST /api/send HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "invalid_argument"},
+		{"MalformedRequestLine", "GET /ping\r\nHost: x\r\n\r\n", 400, "invalid_argument"},
+		{"NoHost", "GET /ping HTTP/1.1\r\n\r\n", 400, "invalid_argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body, closed := rawExchange(t, base, tc.request)
+			if resp.StatusCode != tc.status || !strings.Contains(string(body), `"code":"`+tc.code+`"`) {
+				t.Fatalf("answer: got %d %s, want %d %s", resp.StatusCode, body, tc.status, tc.code)
+			}
+			if got, want := resp.Header.Get("Content-Type"), "application/json; charset=utf-8"; got != want {
+				t.Fatalf("Content-Type: got %q, want %q", got, want)
+			}
+			if tc.name != "NoHost" && !closed {
+				t.Fatalf("the connection stayed open after %s", tc.name)
+			}
+		})
+	}
+	t.Run("ExpectContinueStillWorks", func(t *testing.T) {
+		body := `{"chat":"e1:e2","text":"continued","sender":"e1"}`
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
+		fmt.Fprintf(conn, "POST /api/send HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", len(body))
+		r := bufio.NewReader(conn)
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+			t.Fatalf("interim answer: got %q (%v), want 100 Continue", line, err)
+		}
+		if _, err := r.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(conn, body) //nolint:errcheck
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("send after 100 Continue: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	})
+}
