@@ -9,14 +9,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/test/harness"
 )
 
 // TestHTTPHeaderFlood opens 200 connections that each send 900 KB of a
 // header that never ends. The gateway must drop each one promptly (its
 // header limit is far below 900 KB), stay within its memory bound, and
-// keep answering /ping within a second meanwhile.
+// keep answering /ping within a second meanwhile. It runs alone (not in
+// parallel), as the figures are about this attack only.
 func TestHTTPHeaderFlood(t *testing.T) {
-	t.Parallel()
 	sys := startHTTPSystem(t)
 	const (
 		conns       = 200
@@ -61,10 +63,22 @@ func TestHTTPHeaderFlood(t *testing.T) {
 	worstPing := <-pings
 	t.Logf("%d connections with a %d-byte header: the slowest dropped after %v; slowest /ping %v",
 		conns, headerBytes, slowest, worstPing)
-	if worstPing > time.Second {
-		t.Errorf("/ping took %v during the flood, more than 1s", worstPing)
+	if worstPing > maxPingLatency() {
+		t.Errorf("/ping took %v during the flood, more than %v", worstPing, maxPingLatency())
 	}
 	checkPeakRSS(t, "gateway", sys.gw.PID())
+}
+
+// maxPingLatency is how long /ping may take during an attack: 1 s, as
+// promised for the servers as built for production. Binaries built with
+// -race (as make test builds them) run several times slower, and on a
+// loaded test machine took up to 1.9 s; they are held to 5 s, which still
+// tells a gateway that answers from one that does not.
+func maxPingLatency() time.Duration {
+	if harness.RaceEnabled {
+		return 5 * time.Second
+	}
+	return time.Second
 }
 
 // pingWhile calls /ping every 50 ms on a connection of its own until ctx
