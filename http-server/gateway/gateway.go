@@ -126,7 +126,8 @@ func (c Config) withDefaults() Config {
 // route of Register. opts are appended after the gateway's own options, so
 // callers may add to them (tests pass server.WithListener) but should not
 // turn off streamed request bodies: that is what lets an oversized body be
-// answered with a JSON 413 instead of Hertz's plain-text one.
+// answered with a JSON 413 instead of Hertz's plain-text one. Requests
+// Hertz refuses before routing them are answered in JSON too.
 func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *server.Hertz {
 	cfg = cfg.withDefaults()
 	base := []config.Option{
@@ -151,6 +152,8 @@ func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *se
 		server.WithKeepAliveTimeout(cfg.IdleTimeout),
 	}
 	h := server.New(append(base, opts...)...)
+	// Hertz's HTTP/1.1 server, with its own refusals (431, malformed
+	// requests) answered as JSON errors; see parseerrors.go.
 	h.AddProtocol(suite.HTTP1, &parseErrorsFactory{engine: h.Engine, maxHeaderBytes: cfg.MaxHeaderBytes})
 	Register(h.Engine, svc, cfg)
 	return h
