@@ -82,8 +82,17 @@ type parseErrorsServer struct {
 	maxHeaderBytes int
 }
 
+// Serve serves conn's requests. When one was refused as malformed, the
+// connection ends without an error: the client was answered, and Hertz
+// would otherwise log a line per refusal, which a hostile client could use
+// to flood the log.
 func (s parseErrorsServer) Serve(c context.Context, conn network.Conn) error {
-	return s.inner.Serve(c, &answerConn{Conn: conn, maxHeaderBytes: s.maxHeaderBytes})
+	ac := &answerConn{Conn: conn, maxHeaderBytes: s.maxHeaderBytes}
+	err := s.inner.Serve(c, ac)
+	if ac.refused {
+		return nil
+	}
+	return err
 }
 
 // answerConn is a connection whose answers to requests that never reached
@@ -97,6 +106,8 @@ type answerConn struct {
 	// replaced: Hertz's own answer was replaced; its remaining writes,
 	// up to the flush, are dropped.
 	replaced bool
+	// refused: a request on this connection got one of Hertz's answers.
+	refused bool
 }
 
 // markHandled records that the middleware runs for ctx's request.
@@ -112,7 +123,7 @@ func (c *answerConn) WriteBinary(b []byte) (int, error) {
 	}
 	if !c.handled {
 		if status, ok := errorStatus(b); ok {
-			c.replaced = true
+			c.replaced, c.refused = true, true
 			if _, err := c.Conn.WriteBinary(c.jsonAnswer(status)); err != nil {
 				return 0, err
 			}
