@@ -42,7 +42,6 @@ var statusByCode = map[pigeonhole.Code]int{
 	CodeUnsupportedMediaType:        consts.StatusUnsupportedMediaType,
 	CodeNotImplemented:              consts.StatusNotImplemented,
 	CodeHeaderTooLarge:              consts.StatusRequestHeaderFieldsTooLarge,
-	CodeRequestTimeout:              consts.StatusRequestTimeout,
 }
 
 // StatusCode returns the HTTP status for an error code; codes it does not

@@ -137,7 +137,9 @@ func TestErrorAnswersAreSmall(t *testing.T) {
 // handler runs: each answer is the gateway's JSON error, and the
 // connection is closed after it.
 func TestHertzOwnErrorsAreJSON(t *testing.T) {
-	base, _ := startServer(t, mustService(t), gateway.Config{Logger: discardLogger(), MaxHeaderBytes: 4 << 10})
+	base, _ := startServer(t, mustService(t), gateway.Config{
+		Logger: discardLogger(), MaxHeaderBytes: 4 << 10, ReadTimeout: 300 * time.Millisecond,
+	})
 	for _, tc := range []struct {
 		name, request string
 		status        int
@@ -148,6 +150,8 @@ func TestHertzOwnErrorsAreJSON(t *testing.T) {
 		{"NegativeContentLength", "POST /api/send HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "invalid_argument"},
 		{"MalformedRequestLine", "GET /ping\r\nHost: x\r\n\r\n", 400, "invalid_argument"},
 		{"NoHost", "GET /ping HTTP/1.1\r\n\r\n", 400, "invalid_argument"},
+		{"StalledHeader", "GET /ping HTTP/1.1\r\nHost: x\r\n", 400, "invalid_argument"},
+		{"StalledBody", "POST /api/send HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{", 400, "invalid_argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body, closed := rawExchange(t, base, tc.request)

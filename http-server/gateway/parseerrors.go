@@ -28,14 +28,9 @@ import (
 // written as the gateway's JSON error instead. Every such answer closes
 // the connection (Hertz's own rule), so nothing after it is read.
 
-// Gateway-only codes of requests refused before a handler ran.
-const (
-	// CodeHeaderTooLarge: the request line and headers are over
-	// Config.MaxHeaderBytes (431).
-	CodeHeaderTooLarge pigeonhole.Code = "header_too_large"
-	// CodeRequestTimeout: the client stopped sending mid-request (408).
-	CodeRequestTimeout pigeonhole.Code = "request_timeout"
-)
+// CodeHeaderTooLarge is the gateway-only code of a request whose line and
+// headers are over Config.MaxHeaderBytes (431).
+const CodeHeaderTooLarge pigeonhole.Code = "header_too_large"
 
 // parseErrorsFactory makes the HTTP/1.1 protocol server of New's engine.
 type parseErrorsFactory struct {
@@ -155,14 +150,15 @@ func errorStatus(head []byte) (int, bool) {
 // jsonAnswer is the whole JSON error response for one of Hertz's own
 // error statuses; it closes the connection, as Hertz's answer did.
 func (c *answerConn) jsonAnswer(status int) []byte {
-	code, message := pigeonhole.CodeInvalidArgument, "the request is not valid HTTP/1.1: malformed request line, header or Content-Length"
+	// Hertz answers a read that timed out with 400 too (netpoll's timeout
+	// is not the net.OpError it looks for), so 400 covers both.
+	code, message := pigeonhole.CodeInvalidArgument,
+		"the request could not be read: malformed request line, header or Content-Length, or it stalled past the read timeout"
 	switch status {
 	case consts.StatusRequestHeaderFieldsTooLarge:
 		code, message = CodeHeaderTooLarge, fmt.Sprintf("the request line and headers are larger than the limit of %d bytes", c.maxHeaderBytes)
 	case consts.StatusRequestEntityTooLarge:
 		code, message = pigeonhole.CodeTooLarge, "the request body is too large"
-	case consts.StatusRequestTimeout:
-		code, message = CodeRequestTimeout, "the request was not received in time"
 	}
 	status = StatusCode(code)
 	body := appendError(nil, code, message)

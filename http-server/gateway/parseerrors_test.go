@@ -34,7 +34,7 @@ func TestErrorStatus(t *testing.T) {
 func TestJSONAnswer(t *testing.T) {
 	c := &answerConn{maxHeaderBytes: 16 << 10}
 	for status, wantCode := range map[int]string{
-		431: "header_too_large", 400: "invalid_argument", 413: "too_large", 408: "request_timeout", 418: "invalid_argument",
+		431: "header_too_large", 400: "invalid_argument", 413: "too_large", 408: "invalid_argument", 418: "invalid_argument",
 	} {
 		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(c.jsonAnswer(status))), nil)
 		if err != nil {
