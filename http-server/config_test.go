@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"slices"
 	"testing"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 )
 
 // TestConfigNames pins the flag and variable names scripts depend on.
@@ -35,5 +38,11 @@ func TestConfigNames(t *testing.T) {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	if _, err := parseConfig([]string{"--version"}, func(string) string { return "" }, io.Discard); !errors.Is(err, program.ErrVersion) {
+		t.Fatalf("--version: got %v, want program.ErrVersion", err)
 	}
 }

@@ -78,6 +78,9 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
+	if req.Sender == "" {
+		return Message{}, Errorf(CodeInvalidArgument, "sender is required")
+	}
 	if !chat.HasMember(req.Sender) {
 		return Message{}, Errorf(CodeInvalidArgument, "sender %q is not a member of chat %q", req.Sender, chat.String())
 	}
