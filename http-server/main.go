@@ -30,6 +30,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if cfg.Healthcheck {
+		return program.Probe(ctx, cfg.HTTPAddr, "/readyz")
+	}
 	log := cfg.Start(getenv, stderr)
 	// Hertz and Kitex (the RPC client) log through package-level loggers;
 	// they are set here, once, before any of their code runs.

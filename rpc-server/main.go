@@ -35,6 +35,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if cfg.Healthcheck {
+		if cfg.MetricsAddr == "" {
+			return errors.New("healthcheck: --metrics-addr is off")
+		}
+		return program.Probe(ctx, cfg.MetricsAddr, "/readyz")
+	}
 	log := cfg.Start(getenv, stderr)
 	// Kitex logs through a package-level logger; it is set here, once,
 	// before any Kitex code runs.

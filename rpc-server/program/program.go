@@ -55,6 +55,9 @@ type Settings struct {
 	PprofAddr      string
 	// Version asks for the version instead of a run; see ErrVersion.
 	Version bool
+	// Healthcheck asks for a health check of a running instance instead of
+	// a run; see Probe.
+	Healthcheck bool
 }
 
 // Define adds the common flags to fs.
@@ -66,6 +69,8 @@ func (s *Settings) Define(fs *envflag.Set) {
 	fs.String(&s.PprofAddr, "pprof-addr", "PIGEONHOLE_PPROF_ADDR", "",
 		"address of Go's profiling endpoints (/debug/pprof/); empty: off. Never expose it publicly")
 	fs.Bool(&s.Version, "version", "", false, "print the module version and VCS revision, and exit")
+	fs.Bool(&s.Healthcheck, "healthcheck", "", false,
+		"instead of serving, ask the instance configured the same way for /readyz and exit 0 if it is ready (for container health checks)")
 }
 
 // Check returns ErrVersion when --version was given; call it after the

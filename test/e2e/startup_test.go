@@ -244,3 +244,39 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// --healthcheck, what the container images run as their health check:
+// exit 0 while the instance configured the same way is ready, 1 otherwise.
+func TestHealthcheckFlag(t *testing.T) {
+	t.Parallel()
+	metrics, err := harness.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rpc := harness.StartRPCServer(t, harness.RPCOptions{DataDir: t.TempDir(), ExtraArgs: []string{"--metrics-addr", metrics}})
+	gw := harness.StartGateway(t, harness.GatewayOptions{Services: []string{rpc.Addr}})
+	bins := harness.MustBuild(t)
+	healthcheck := func(path string, env ...string) error {
+		cmd := exec.CommandContext(t.Context(), path, "--healthcheck")
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	}
+	if err := healthcheck(bins.RPCServer, "PIGEONHOLE_METRICS_ADDR="+metrics); err != nil {
+		t.Errorf("rpc-server --healthcheck of a ready replica: %v", err)
+	}
+	if err := healthcheck(bins.HTTPServer, "PIGEONHOLE_HTTP_ADDR="+gw.Addr); err != nil {
+		t.Errorf("http-server --healthcheck of a ready gateway: %v", err)
+	}
+	rpc.Stop()
+	if err := healthcheck(bins.RPCServer, "PIGEONHOLE_METRICS_ADDR="+metrics); err == nil {
+		t.Error("rpc-server --healthcheck passed with the replica stopped")
+	}
+	// The gateway is alive but not ready: no replica answers.
+	if err := healthcheck(bins.HTTPServer, "PIGEONHOLE_HTTP_ADDR="+gw.Addr); err == nil {
+		t.Error("http-server --healthcheck passed with no replica behind it")
+	}
+}
