@@ -1,6 +1,8 @@
 // Package program is what both servers' mains share: signal handling and
-// exit codes, and the settings every process has (log level, soft memory
-// limit, shutdown wait) with what they set up.
+// exit codes, the one JSON log format (which the frameworks' own loggers
+// are routed into, see FrameworkLog), --version, --healthcheck, and the
+// settings every process has (log level, soft memory limit, shutdown wait)
+// with what they set up.
 package program
 
 import (
@@ -119,8 +121,18 @@ func (s Settings) Start(getenv func(string) string, stderr io.Writer) *slog.Logg
 	return slog.New(newJSONHandler(stderr, s.LogLevel))
 }
 
-// levelNames name the frameworks' levels that slog has no name for.
-var levelNames = map[slog.Level]string{LevelTrace: "TRACE", LevelNotice: "NOTICE", LevelFatal: "FATAL"}
+// levelName names the frameworks' levels that slog has no name for.
+func levelName(l slog.Level) (string, bool) {
+	switch l {
+	case LevelTrace:
+		return "TRACE", true
+	case LevelNotice:
+		return "NOTICE", true
+	case LevelFatal:
+		return "FATAL", true
+	}
+	return "", false
+}
 
 // newJSONHandler is the one log format of both programs: JSON lines, with
 // durations written as people read them ("5s", not 5000000000).
@@ -130,8 +142,10 @@ func newJSONHandler(w io.Writer, level slog.Leveler) slog.Handler {
 		case a.Value.Kind() == slog.KindDuration:
 			a.Value = slog.StringValue(a.Value.Duration().String())
 		case a.Key == slog.LevelKey && len(groups) == 0:
-			if name, ok := levelNames[a.Value.Any().(slog.Level)]; ok {
-				a.Value = slog.StringValue(name)
+			if l, ok := a.Value.Any().(slog.Level); ok {
+				if name, ok := levelName(l); ok {
+					a.Value = slog.StringValue(name)
+				}
 			}
 		}
 		return a
