@@ -29,11 +29,14 @@ type example struct {
 	body       string
 	wantStatus int
 	wantBody   string // "" when the README shows no answer
+	wantCode   string // an error's code; wantBody is then its message
 }
 
-// TestReadmeExamples runs the curl examples of the README's Quick start and
-// API sections, in order, each section on a fresh store, and checks that
-// every answer printed under a command is what the command gets. Send times
+// TestReadmeExamples runs the curl examples of the README's Quick start
+// and API sections, in order, each section on a fresh store, and checks
+// that every answer printed under a command is what the command gets; and
+// each curl example of the error table, whose status, code and message
+// (when shown) must be what it gets. Send times
 // differ from run to run: each one the README shows stands for the time
 // the service assigns, and a time shown as one more than another must be
 // one more than that one.
@@ -47,6 +50,7 @@ func TestReadmeExamples(t *testing.T) {
 	for _, s := range []struct{ name, from, to string }{
 		{"QuickStart", "## Quick start", "## API"},
 		{"API", "## API", "## Errors"},
+		{"Errors", "## Errors", "## The contract"},
 	} {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
@@ -55,6 +59,9 @@ func TestReadmeExamples(t *testing.T) {
 				t.Fatalf("README has no section %q before %q", s.from, s.to)
 			}
 			examples := parseExamples(t, readme[i:j])
+			if s.name == "Errors" {
+				examples = parseErrorRows(t, readme[i:j])
+			}
 			if len(examples) < 3 {
 				t.Fatalf("%d curl examples in %q, want at least 3", len(examples), s.from)
 			}
@@ -62,6 +69,14 @@ func TestReadmeExamples(t *testing.T) {
 			times := sendTimes{}
 			for _, ex := range examples {
 				resp := sys.api.do(t, ex.method, times.rewrite(ex.path), times.rewrite(ex.body), ex.header...)
+				if ex.wantCode != "" {
+					resp.wantError(t, ex.wantStatus, ex.wantCode)
+					var e struct{ Message string }
+					if err := json.Unmarshal(resp.body, &e); err != nil || ex.wantBody != "" && e.Message != ex.wantBody {
+						t.Errorf("%s\nmessage %q, want %q", ex.command, e.Message, ex.wantBody)
+					}
+					continue
+				}
 				if ex.wantBody == "" {
 					continue
 				}
@@ -225,6 +240,27 @@ func parseExamples(t *testing.T, section string) []example {
 				ex.wantStatus, ex.wantBody = http.StatusOK, strings.TrimPrefix(lines[i], "# ")
 			}
 		}
+		out = append(out, ex)
+	}
+	return out
+}
+
+// errorRow is a row of the README's error table whose example is a curl
+// command: status, code, the command, and the message after "→" if shown.
+var errorRow = regexp.MustCompile("^\\| (\\d{3}) \\| `([a-z_]+)` \\| `(curl [^`]+)`(?: → `([^`]+)`)?")
+
+// parseErrorRows reads the curl examples of the README's error table.
+func parseErrorRows(t *testing.T, section string) []example {
+	t.Helper()
+	var out []example
+	for line := range strings.Lines(section) {
+		m := errorRow.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		ex := parseCurl(t, m[3])
+		ex.wantStatus, _ = strconv.Atoi(m[1])
+		ex.wantCode, ex.wantBody = m[2], m[4]
 		out = append(out, ex)
 	}
 	return out
