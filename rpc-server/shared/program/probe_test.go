@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 func TestProbe(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // startLogger returns the logger Settings.Start makes at level, writing
