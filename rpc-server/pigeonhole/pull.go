@@ -6,6 +6,11 @@ import "math"
 const (
 	DefaultPullLimit = 10
 	DefaultMaxPull   = 100
+	// DefaultMaxPageBytes is the default byte budget of a page: the most
+	// text one page carries, whatever its limit. 100 messages of the
+	// largest text (64 KiB) would be 6.4 MiB in one answer, held by the
+	// service and the gateway at once for every such pull in flight.
+	DefaultMaxPageBytes = 1 << 20
 )
 
 // PullRequest asks for one page of a chat.
@@ -42,27 +47,54 @@ type Page struct {
 	// visible), or a reverse page starting at a message whose SendTime is
 	// its cursor. A forward page without HasMore (a tail that grows) and
 	// a reverse page from 0 (the newest messages) are never final.
+	//
+	// A page cut by the byte budget (it stops before the limit because the
+	// next message would take its texts past Config.MaxPageBytes) is never
+	// final. The cut is not a property of the history alone: it falls
+	// where this replica's budget did, and replicas need not share one
+	// (--max-page-bytes changes replica by replica in a rolling update), so
+	// another replica may answer the same request with a longer or shorter
+	// page. Either pages correctly, but a cache keeping this one as the
+	// answer would break the promise above. Such pages are large and few,
+	// and the range cache under the service still answers them from memory.
 	Final bool
 }
 
 // pageRange turns a validated request into a store range that fetches one
 // message more than the page, which is how HasMore is known without a count.
-func pageRange(chat ChatID, cursor int64, limit int, reverse bool) Range {
+// The store stops reading at the byte budget too (Range.Done).
+func pageRange(chat ChatID, cursor int64, limit, maxBytes int, reverse bool) Range {
 	from := cursor
 	if reverse && cursor == 0 {
 		from = math.MaxInt64
 	}
-	return Range{Chat: chat, From: from, Reverse: reverse, Limit: limit + 1}
+	return Range{Chat: chat, From: from, Reverse: reverse, Limit: limit + 1, MaxBytes: maxBytes}
+}
+
+// pageLen is how many of rows make the page: at most limit, and no more
+// than fit in maxBytes of text, but at least one.
+func pageLen(rows []Message, limit, maxBytes int) int {
+	n, size := 0, 0
+	for n < len(rows) && n < limit {
+		size += len(rows[n].Text)
+		if n > 0 && size > maxBytes {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // newPage cuts the rows fetched for pageRange into a page.
-func newPage(rows []Message, cursor int64, limit int, reverse bool) Page {
+func newPage(rows []Message, cursor int64, limit, maxBytes int, reverse bool) Page {
 	// A reverse page's newer bound is its cursor: final when a visible
 	// message sits there. Cursor 0 (the newest page) is never final.
 	reverseFinal := reverse && cursor != 0 && len(rows) > 0 && rows[0].SendTime == cursor
+	n := pageLen(rows, limit, maxBytes)
 	switch {
-	case len(rows) > limit:
-		return Page{Messages: rows[:limit], HasMore: true, NextCursor: rows[limit].SendTime, Final: !reverse || reverseFinal}
+	case n < len(rows):
+		cut := n < limit // by the byte budget: never final (see Page.Final)
+		return Page{Messages: rows[:n], HasMore: true, NextCursor: rows[n].SendTime, Final: !cut && (!reverse || reverseFinal)}
 	case reverse:
 		return Page{Messages: rows, Final: reverseFinal}
 	case len(rows) == 0:

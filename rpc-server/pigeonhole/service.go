@@ -10,6 +10,10 @@ type Config struct {
 	MaxTextBytes int // default DefaultMaxTextBytes
 	DefaultLimit int // default DefaultPullLimit
 	MaxLimit     int // default DefaultMaxPull
+	// MaxPageBytes is the byte budget of a page's texts (default
+	// DefaultMaxPageBytes). Below MaxTextBytes it is raised to it, so that
+	// a page of one message is never over the budget.
+	MaxPageBytes int
 }
 
 func (c Config) withDefaults() Config {
@@ -22,6 +26,10 @@ func (c Config) withDefaults() Config {
 	if c.DefaultLimit <= 0 {
 		c.DefaultLimit = DefaultPullLimit
 	}
+	if c.MaxPageBytes <= 0 {
+		c.MaxPageBytes = DefaultMaxPageBytes
+	}
+	c.MaxPageBytes = max(c.MaxPageBytes, c.MaxTextBytes)
 	if c.DefaultLimit > c.MaxLimit {
 		c.DefaultLimit = c.MaxLimit
 	}
@@ -90,7 +98,9 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	return Message{Chat: chat, Sender: req.Sender, Text: req.Text, ClientMsgID: req.ClientMsgID}, nil
 }
 
-// Pull returns one page of a chat (see PullRequest and Page). Errors:
+// Pull returns one page of a chat (see PullRequest and Page): at most the
+// limit, and no more text than Config.MaxPageBytes unless its one message
+// alone is larger (stored before a smaller MaxTextBytes). Errors:
 // invalid_argument, and the store's unavailable, deadline_exceeded, internal.
 func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	chat, err := ParseChatID(req.Chat)
@@ -104,11 +114,11 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, req.Reverse))
+	rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, s.cfg.MaxPageBytes, req.Reverse))
 	if err != nil {
 		return Page{}, fmt.Errorf("range: %w", err)
 	}
-	return newPage(rows, req.Cursor, limit, req.Reverse), nil
+	return newPage(rows, req.Cursor, limit, s.cfg.MaxPageBytes, req.Reverse), nil
 }
 
 func (s *Service) pageLimit(limit int32) (int, error) {
