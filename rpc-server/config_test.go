@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
 // TestConfigNames pins the flag and variable names scripts depend on.
@@ -26,6 +27,12 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || def.RPCAddr != ":8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != ":9090" {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
+	if def.MaxPageBytes != pigeonhole.DefaultMaxPageBytes {
+		t.Fatalf("defaults: max page bytes %d", def.MaxPageBytes)
+	}
+	if env, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_MAX_PAGE_BYTES": "70000"}[k] }, io.Discard); err != nil || env.MaxPageBytes != 70000 {
+		t.Fatalf("PIGEONHOLE_MAX_PAGE_BYTES=70000: got %d, %v", env.MaxPageBytes, err)
+	}
 	if def.RangeCacheMiB != 32 || def.PprofAddr != "" {
 		t.Fatalf("defaults: range cache %d MiB, pprof %q", def.RangeCacheMiB, def.PprofAddr)
 	}
@@ -33,7 +40,7 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || off.RangeCacheMiB != 0 {
 		t.Fatalf("PIGEONHOLE_RANGE_CACHE_MIB=0: got %d, %v", off.RangeCacheMiB, err)
 	}
-	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}} {
+	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}
