@@ -76,16 +76,22 @@ func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (resp *rpc.Sen
 }
 
 // Pull implements rpc.IMService. An absent Reverse means forward.
-func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (resp *rpc.PullResponse, _ error) {
+func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
+	return h.pull(ctx, req, 0)
+}
+
+// pull is Pull with a page byte budget (0: the service's).
+func (h *Handler) pull(ctx context.Context, req *rpc.PullRequest, maxBytes int) (resp *rpc.PullResponse, _ error) {
 	defer h.observe("Pull", time.Now(), func() int32 { return resp.Code })
 	if req == nil {
 		return &rpc.PullResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
 	}
 	page, err := h.svc.Pull(ctx, pigeonhole.PullRequest{
-		Chat:    req.GetChat(),
-		Cursor:  req.GetCursor(),
-		Limit:   req.GetLimit(),
-		Reverse: req.GetReverse(),
+		Chat:     req.GetChat(),
+		Cursor:   req.GetCursor(),
+		Limit:    req.GetLimit(),
+		Reverse:  req.GetReverse(),
+		MaxBytes: maxBytes,
 	})
 	if err != nil {
 		code, msg := h.fail(ctx, "pull", err)
@@ -111,27 +117,64 @@ func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (resp *rpc.Pul
 	}, nil
 }
 
-// MaxBatch is the most items a SendBatch or PullBatch may carry.
-const MaxBatch = 1024
+// Batch bounds. A batch is one request and one answer, each held whole in
+// memory on both sides, so both are bounded: in items, and in the text they
+// carry (a SendBatch of 1,024 texts of 60 KB was 61 MB to store in one
+// call; a PullBatch of 64 pages of 6.4 MB was a 410 MB answer). Gateways
+// never build a batch over them.
+const (
+	// MaxBatch is the most items a SendBatch or PullBatch may carry; more
+	// are refused whole.
+	MaxBatch = 128
+	// MaxBatchBytes is the most text a batch carries: a SendBatch of
+	// several items with more is refused whole; a PullBatch shares it
+	// among its pages.
+	MaxBatchBytes = 8 << 20
+)
 
 // SendBatch implements rpc.IMService: each item is handled as a Send of
-// its own, all at once, so that the store can commit them together.
+// its own, all at once, so that the store can commit them together. A
+// batch of more than MaxBatch items or MaxBatchBytes of text is refused
+// whole: invalid_argument and too_large.
 func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rpc.SendBatchResponse, error) {
 	if req == nil {
 		req = &rpc.SendBatchRequest{}
 	}
-	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), h.Send,
+	size := 0
+	for _, item := range req.Items {
+		if item != nil && item.Message != nil {
+			size += len(item.Message.Text)
+		}
+	}
+	if size > MaxBatchBytes && len(req.Items) > 1 { // a lone item is bounded by the text limit
+		return &rpc.SendBatchResponse{Code: pigeonhole.CodeTooLarge.Number(),
+			Msg: fmt.Sprintf("a batch carries at most %d bytes of text, got %d", MaxBatchBytes, size)}, nil
+	}
+	send := func(ctx context.Context, _ int, item *rpc.SendRequest) (*rpc.SendResponse, error) { return h.Send(ctx, item) }
+	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), send,
 		func(code int32, msg string) *rpc.SendResponse { return &rpc.SendResponse{Code: code, Msg: msg} })
 	return &rpc.SendBatchResponse{Code: code, Msg: msg, Items: items}, nil
 }
 
 // PullBatch implements rpc.IMService: each item is handled as a Pull of
-// its own, all at once.
+// its own, all at once, its page's byte budget an equal share of
+// MaxBatchBytes (but at least one message, at most a lone pull's budget).
+// Where the service's text limit leaves no share for an item, the item is
+// answered unavailable, to be pulled again.
 func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rpc.PullBatchResponse, error) {
 	if req == nil {
 		req = &rpc.PullBatchRequest{}
 	}
-	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), h.Pull,
+	share := MaxBatchBytes / max(len(req.Items), 1)
+	room := max(MaxBatchBytes/h.svc.Config().MaxTextBytes, 1) // items with a page of one message at least
+	pull := func(ctx context.Context, i int, item *rpc.PullRequest) (*rpc.PullResponse, error) {
+		if i >= room {
+			return &rpc.PullResponse{Code: pigeonhole.CodeUnavailable.Number(),
+				Msg: fmt.Sprintf("a batch answers at most %d bytes of text, which this item could pass; pull it again", MaxBatchBytes)}, nil
+		}
+		return h.pull(ctx, item, share)
+	}
+	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), pull,
 		func(code int32, msg string) *rpc.PullResponse { return &rpc.PullResponse{Code: code, Msg: msg} })
 	return &rpc.PullBatchResponse{Code: code, Msg: msg, Items: items}, nil
 }
@@ -142,7 +185,7 @@ func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rp
 // is answered with failed's internal error; the others go on. A batch of
 // more than MaxBatch items is refused whole.
 func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids []string,
-	do func(context.Context, Req) (Resp, error), failed func(code int32, msg string) Resp) ([]Resp, int32, string) {
+	do func(ctx context.Context, i int, item Req) (Resp, error), failed func(code int32, msg string) Resp) ([]Resp, int32, string) {
 	if len(items) > MaxBatch {
 		return nil, pigeonhole.CodeInvalidArgument.Number(), fmt.Sprintf("a batch holds at most %d items, got %d", MaxBatch, len(items))
 	}
@@ -159,7 +202,7 @@ func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids [
 					out[i] = failed(h.fail(itemCtx, "batch item", pigeonhole.Errorf(pigeonhole.CodeInternal, "panic: %v", p)))
 				}
 			}()
-			out[i], _ = do(itemCtx, item) // Send and Pull answer every failure in their response
+			out[i], _ = do(itemCtx, i, item) // Send and Pull answer every failure in their response
 		})
 	}
 	wg.Wait()

@@ -23,6 +23,11 @@ type PullRequest struct {
 	// clamped, negative is invalid.
 	Limit   int32
 	Reverse bool
+	// MaxBytes lowers the page's byte budget for this request, as a batch
+	// sharing one answer does: 0 means Config.MaxPageBytes; otherwise it
+	// is raised to Config.MaxTextBytes (one message must fit) and lowered
+	// to Config.MaxPageBytes.
+	MaxBytes int
 }
 
 // Page is one page of a chat.

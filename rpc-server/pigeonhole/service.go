@@ -99,7 +99,7 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 }
 
 // Pull returns one page of a chat (see PullRequest and Page): at most the
-// limit, and no more text than Config.MaxPageBytes unless its one message
+// limit, and no more text than its byte budget unless its one message
 // alone is larger (stored before a smaller MaxTextBytes). Errors:
 // invalid_argument, and the store's unavailable, deadline_exceeded, internal.
 func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
@@ -114,11 +114,15 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, s.cfg.MaxPageBytes, req.Reverse))
+	budget := s.cfg.MaxPageBytes
+	if req.MaxBytes > 0 {
+		budget = min(max(req.MaxBytes, s.cfg.MaxTextBytes), s.cfg.MaxPageBytes)
+	}
+	rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, budget, req.Reverse))
 	if err != nil {
 		return Page{}, fmt.Errorf("range: %w", err)
 	}
-	return newPage(rows, req.Cursor, limit, s.cfg.MaxPageBytes, req.Reverse), nil
+	return newPage(rows, req.Cursor, limit, budget, req.Reverse), nil
 }
 
 func (s *Service) pageLimit(limit int32) (int, error) {

@@ -14,7 +14,8 @@ import (
 // not final when cut, and paging on from next_cursor yields every message
 // exactly once. Each walk runs twice on an instance of its own, so that a
 // cache in front of the store reads the first from the store and answers
-// the second from what it learned. A message stored
+// the second from what it learned. A request may lower the budget, not
+// below one message. A message stored
 // under a larger text limit than the reader's is a page of its own.
 func testByteBudget(t *testing.T, opener Opener) {
 	const chat, maxText, budget = "b1:b2", 300, 700
@@ -36,14 +37,23 @@ func testByteBudget(t *testing.T, opener Opener) {
 		if reverse {
 			slices.Reverse(want)
 		}
-		for _, limit := range []int32{1, 3, 10, 100} {
+		for _, tc := range []struct {
+			limit          int32
+			maxBytes, want int // the request's budget, and the page's
+		}{
+			{1, 0, budget}, {3, 0, budget}, {10, 0, budget}, {100, 0, budget},
+			{100, 350, 350},     // a request may lower the budget
+			{100, 1, maxText},   // but one message always fits
+			{100, 5000, budget}, // and it cannot raise it
+		} {
+			limit := tc.limit
 			svc := openWith(t, opener, nil, cfg)
 			for walk := range 2 {
 				var got []pigeonhole.Message
 				cursor := int64(0)
 				for {
-					p := pull(t, svc, pigeonhole.PullRequest{Chat: chat, Cursor: cursor, Limit: limit, Reverse: reverse})
-					checkBudgetPage(t, p, want[len(got):], int(limit), budget)
+					p := pull(t, svc, pigeonhole.PullRequest{Chat: chat, Cursor: cursor, Limit: limit, Reverse: reverse, MaxBytes: tc.maxBytes})
+					checkBudgetPage(t, p, want[len(got):], int(limit), tc.want)
 					got = append(got, p.Messages...)
 					if !p.HasMore {
 						break
@@ -51,7 +61,7 @@ func testByteBudget(t *testing.T, opener Opener) {
 					cursor = p.NextCursor
 				}
 				if !slices.Equal(texts(got), texts(want)) {
-					t.Fatalf("reverse %v, limit %d, walk %d: paging lost or repeated messages", reverse, limit, walk)
+					t.Fatalf("reverse %v, %+v, walk %d: paging lost or repeated messages", reverse, tc, walk)
 				}
 			}
 		}
