@@ -78,7 +78,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	log.Info("serving", "rpc_addr", cfg.RPCAddr)
 	handler := kitexrpc.NewHandler(svc, log, metrics)
-	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{Addr: cfg.RPCAddr, ExitWait: cfg.ExitWait, Options: opts})
+	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{
+		Addr: cfg.RPCAddr, ExitWait: cfg.ExitWait, Options: opts,
+		MaxRequestBytes: kitexrpc.MaxRequestBytesFor(cfg.MaxTextBytes),
+	})
 	cancel()
 	err = errors.Join(err, <-opsDone)
 	log.Info("stopped", "error", err)
