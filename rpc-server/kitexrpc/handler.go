@@ -150,7 +150,9 @@ func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rp
 		return &rpc.SendBatchResponse{Code: pigeonhole.CodeTooLarge.Number(),
 			Msg: fmt.Sprintf("a batch carries at most %d bytes of text, got %d", MaxBatchBytes, size)}, nil
 	}
-	send := func(ctx context.Context, _ int, item *rpc.SendRequest) (*rpc.SendResponse, error) { return h.Send(ctx, item) }
+	send := func(ctx context.Context, _ int, item *rpc.SendRequest) (*rpc.SendResponse, error) {
+		return h.Send(ctx, item)
+	}
 	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), send,
 		func(code int32, msg string) *rpc.SendResponse { return &rpc.SendResponse{Code: code, Msg: msg} })
 	return &rpc.SendBatchResponse{Code: code, Msg: msg, Items: items}, nil
