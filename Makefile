@@ -51,6 +51,7 @@ run:
 fuzz:
 	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzParseChatID$$' -fuzztime 20s ./pigeonhole
 	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzSendRequestValidate$$' -fuzztime 20s ./pigeonhole
+	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzValidateMemberID$$' -fuzztime 20s ./pigeonhole
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime 20s ./gateway
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzAppendPullResponse$$' -fuzztime 20s ./gateway
 	cd test && $(GO) test -run '^$$' -fuzz '^FuzzValidJSON$$' -fuzztime 20s ./bench/internal/load

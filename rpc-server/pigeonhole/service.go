@@ -62,11 +62,16 @@ type SendRequest struct {
 // Send validates and stores a message and returns it as stored, with its
 // canonical chat id and assigned send time. A repeated send with the same
 // (chat, sender, client_msg_id) stores nothing and returns the first
-// message. Errors: invalid_argument, too_large, conflict (same key,
-// different text), and the store's unavailable, deadline_exceeded, internal.
+// message. A chat whose ids fail ChatID.CheckNew takes sends only when
+// it holds messages already. Errors: invalid_argument, too_large, conflict
+// (same key, different text), and the store's unavailable,
+// deadline_exceeded, internal.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	m, err := req.Validate(s.cfg.MaxTextBytes)
 	if err != nil {
+		return Message{}, err
+	}
+	if err := s.checkNew(ctx, m.Chat); err != nil {
 		return Message{}, err
 	}
 	stored, err := s.store.Append(ctx, m)
@@ -77,6 +82,24 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 		return Message{}, Errorf(CodeConflict, "client_msg_id %q was already used by %q in chat %q for a different text", req.ClientMsgID, req.Sender, m.Chat.String())
 	}
 	return stored, nil
+}
+
+// checkNew lets a send into chat through when chat passes ChatID.CheckNew,
+// or already holds messages: a chat stored before the rule for new ids
+// (under a decomposed "José", say) goes on under the id it has.
+func (s *Service) checkNew(ctx context.Context, chat ChatID) error {
+	err := chat.CheckNew()
+	if err == nil {
+		return nil
+	}
+	rows, rerr := s.store.Range(ctx, Range{Chat: chat, Limit: 1})
+	if rerr != nil {
+		return fmt.Errorf("range: %w", rerr)
+	}
+	if len(rows) == 0 {
+		return err
+	}
+	return nil
 }
 
 // Validate checks a send request against the rules and returns the message

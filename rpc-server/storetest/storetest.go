@@ -61,6 +61,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"ClosedStoreIsUnavailable", testClosedStoreIsUnavailable},
 		{"FinalPagesNeverChange", testFinalPages},
 		{"PagesAreCutAtTheByteBudget", testByteBudget},
+		{"MemberIDsStoredBeforeKeepWorking", testStoredMemberIDs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
