@@ -134,8 +134,8 @@ const (
 
 // SendBatch implements rpc.IMService: each item is handled as a Send of
 // its own, all at once, so that the store can commit them together. A
-// batch of more than MaxBatch items or MaxBatchBytes of text is refused
-// whole: invalid_argument and too_large.
+// batch of more than MaxBatch items is refused whole with invalid_argument,
+// one of several items with more than MaxBatchBytes of text with too_large.
 func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rpc.SendBatchResponse, error) {
 	if req == nil {
 		req = &rpc.SendBatchRequest{}

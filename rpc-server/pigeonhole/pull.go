@@ -53,15 +53,17 @@ type Page struct {
 	// its cursor. A forward page without HasMore (a tail that grows) and
 	// a reverse page from 0 (the newest messages) are never final.
 	//
-	// A page cut by the byte budget (it stops before the limit because the
-	// next message would take its texts past Config.MaxPageBytes) is never
-	// final. The cut is not a property of the history alone: it falls
-	// where this replica's budget did, and replicas need not share one
-	// (--max-page-bytes changes replica by replica in a rolling update), so
-	// another replica may answer the same request with a longer or shorter
-	// page. Either pages correctly, but a cache keeping this one as the
-	// answer would break the promise above. Such pages are large and few,
-	// and the range cache under the service still answers them from memory.
+	// The byte budget bends the rule: a page is final only when no budget
+	// would have made it another page. The budget is not a property of
+	// the history: it is this replica's --max-page-bytes, which replicas
+	// need not share (it changes replica by replica in a rolling update),
+	// or a share of a batch's, which depends on how many pulls the batch
+	// carries. So a page cut by its budget (fewer messages than the limit
+	// while more follow) is never final, nor is one whose texts come to
+	// more than the smallest budget any request gets (Config.MaxTextBytes,
+	// one message): a smaller budget elsewhere would have cut it. Such
+	// pages are large and few, and the range cache under the service still
+	// answers them from memory.
 	Final bool
 }
 
@@ -76,32 +78,36 @@ func pageRange(chat ChatID, cursor int64, limit, maxBytes int, reverse bool) Ran
 	return Range{Chat: chat, From: from, Reverse: reverse, Limit: limit + 1, MaxBytes: maxBytes}
 }
 
-// pageLen is how many of rows make the page: at most limit, and no more
-// than fit in maxBytes of text, but at least one.
-func pageLen(rows []Message, limit, maxBytes int) int {
-	n, size := 0, 0
+// pageBudget is the text a page may hold: most for this request, and
+// least, the smallest budget any request gets.
+type pageBudget struct{ most, least int }
+
+// pageLen is how many of rows make the page, and their texts' length: at
+// most limit, and no more than fit in the budget, but at least one.
+func pageLen(rows []Message, limit, maxBytes int) (n, size int) {
 	for n < len(rows) && n < limit {
-		size += len(rows[n].Text)
-		if n > 0 && size > maxBytes {
+		if n > 0 && size+len(rows[n].Text) > maxBytes {
 			break
 		}
+		size += len(rows[n].Text)
 		n++
 	}
-	return n
+	return n, size
 }
 
 // newPage cuts the rows fetched for pageRange into a page.
-func newPage(rows []Message, cursor int64, limit, maxBytes int, reverse bool) Page {
+func newPage(rows []Message, cursor int64, limit int, budget pageBudget, reverse bool) Page {
 	// A reverse page's newer bound is its cursor: final when a visible
 	// message sits there. Cursor 0 (the newest page) is never final.
 	reverseFinal := reverse && cursor != 0 && len(rows) > 0 && rows[0].SendTime == cursor
-	n := pageLen(rows, limit, maxBytes)
+	n, size := pageLen(rows, limit, budget.most)
+	// No budget would cut it (see Page.Final); one message is never cut.
+	uncut := n == min(limit, len(rows)) && (n <= 1 || size <= budget.least)
 	switch {
 	case n < len(rows):
-		cut := n < limit // by the byte budget: never final (see Page.Final)
-		return Page{Messages: rows[:n], HasMore: true, NextCursor: rows[n].SendTime, Final: !cut && (!reverse || reverseFinal)}
+		return Page{Messages: rows[:n], HasMore: true, NextCursor: rows[n].SendTime, Final: uncut && (!reverse || reverseFinal)}
 	case reverse:
-		return Page{Messages: rows, Final: reverseFinal}
+		return Page{Messages: rows, Final: uncut && reverseFinal}
 	case len(rows) == 0:
 		return Page{Messages: rows, NextCursor: cursor}
 	default:

@@ -48,7 +48,7 @@ func TestNewPage(t *testing.T) {
 		{"ReverseEmpty", nil, 5, true, 0, false, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPage(tc.rows, tc.cursor, 2, 1000, tc.reverse)
+			p := newPage(tc.rows, tc.cursor, 2, pageBudget{most: 1000, least: 1000}, tc.reverse)
 			if len(p.Messages) != tc.wantLen || p.HasMore != tc.wantMore || p.NextCursor != tc.wantNext || p.Final != tc.wantFinal {
 				t.Fatalf("got %d messages, has_more %v, next_cursor %d, final %v; want %d, %v, %d, %v",
 					len(p.Messages), p.HasMore, p.NextCursor, p.Final, tc.wantLen, tc.wantMore, tc.wantNext, tc.wantFinal)
@@ -78,7 +78,7 @@ func TestNewPageByteBudget(t *testing.T) {
 		{"OversizedOnlyMessage", rows(150), 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPage(tc.rows, 0, 3, 100, false)
+			p := newPage(tc.rows, 0, 3, pageBudget{most: 100, least: 100}, false)
 			if len(p.Messages) != tc.wantLen || p.HasMore != tc.wantMore {
 				t.Fatalf("got %d messages, has_more %v; want %d, %v", len(p.Messages), p.HasMore, tc.wantLen, tc.wantMore)
 			}
@@ -88,8 +88,23 @@ func TestNewPageByteBudget(t *testing.T) {
 		})
 	}
 	t.Run("LimitBeforeBudgetStaysFinal", func(t *testing.T) {
-		if p := newPage(rows(10, 10, 10, 10), 0, 3, 100, false); len(p.Messages) != 3 || !p.HasMore || !p.Final {
+		if p := newPage(rows(10, 10, 10, 10), 0, 3, pageBudget{most: 100, least: 30}, false); len(p.Messages) != 3 || !p.HasMore || !p.Final {
 			t.Fatalf("got %d messages, has_more %v, final %v; want 3, true, true", len(p.Messages), p.HasMore, p.Final)
+		}
+	})
+	t.Run("OverTheLeastBudgetIsNotFinal", func(t *testing.T) {
+		// A request with the smallest budget would have cut it.
+		if p := newPage(rows(10, 10, 10, 10), 0, 3, pageBudget{most: 100, least: 25}, false); len(p.Messages) != 3 || !p.HasMore || p.Final {
+			t.Fatalf("got %d messages, has_more %v, final %v; want 3, true, false", len(p.Messages), p.HasMore, p.Final)
+		}
+		if p := newPage(rows(12, 10, 10), 10, 2, pageBudget{most: 100, least: 15}, true); len(p.Messages) != 2 || p.Final {
+			t.Fatalf("reverse: got %d messages, final %v; want 2, false", len(p.Messages), p.Final)
+		}
+	})
+	t.Run("OneOversizedMessageIsFinal", func(t *testing.T) {
+		// Every budget makes it a page of its own.
+		if p := newPage(rows(150, 1), 0, 1, pageBudget{most: 100, least: 100}, false); len(p.Messages) != 1 || !p.Final {
+			t.Fatalf("got %d messages, final %v; want 1, true", len(p.Messages), p.Final)
 		}
 	})
 }

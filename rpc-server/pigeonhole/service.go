@@ -137,11 +137,11 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	budget := s.cfg.MaxPageBytes
+	budget := pageBudget{most: s.cfg.MaxPageBytes, least: s.cfg.MaxTextBytes}
 	if req.MaxBytes > 0 {
-		budget = min(max(req.MaxBytes, s.cfg.MaxTextBytes), s.cfg.MaxPageBytes)
+		budget.most = min(max(req.MaxBytes, s.cfg.MaxTextBytes), s.cfg.MaxPageBytes)
 	}
-	rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, budget, req.Reverse))
+	rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, budget.most, req.Reverse))
 	if err != nil {
 		return Page{}, fmt.Errorf("range: %w", err)
 	}

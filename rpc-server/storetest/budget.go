@@ -53,7 +53,7 @@ func testByteBudget(t *testing.T, opener Opener) {
 				cursor := int64(0)
 				for {
 					p := pull(t, svc, pigeonhole.PullRequest{Chat: chat, Cursor: cursor, Limit: limit, Reverse: reverse, MaxBytes: tc.maxBytes})
-					checkBudgetPage(t, p, want[len(got):], int(limit), tc.want)
+					checkBudgetPage(t, p, want[len(got):], int(limit), tc.want, maxText)
 					got = append(got, p.Messages...)
 					if !p.HasMore {
 						break
@@ -68,8 +68,9 @@ func testByteBudget(t *testing.T, opener Opener) {
 	}
 }
 
-// checkBudgetPage checks one page p whose messages should start rest.
-func checkBudgetPage(t *testing.T, p pigeonhole.Page, rest []pigeonhole.Message, limit, budget int) {
+// checkBudgetPage checks one page p whose messages should start rest,
+// cut at budget; least is the smallest budget any request gets.
+func checkBudgetPage(t *testing.T, p pigeonhole.Page, rest []pigeonhole.Message, limit, budget, least int) {
 	t.Helper()
 	n := len(p.Messages)
 	if n == 0 || n > limit || n > len(rest) {
@@ -84,6 +85,9 @@ func checkBudgetPage(t *testing.T, p pigeonhole.Page, rest []pigeonhole.Message,
 	}
 	if n > 1 && size > budget {
 		t.Fatalf("page of %d messages holds %d bytes of text, over the budget of %d", n, size, budget)
+	}
+	if p.Final && n > 1 && size > least {
+		t.Fatalf("a page of %d bytes of text, more than the least budget %d, is marked final", size, least)
 	}
 	if got, want := p.HasMore, n < len(rest); got != want {
 		t.Fatalf("has_more: got %v, want %v", got, want)
