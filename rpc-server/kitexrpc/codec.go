@@ -111,19 +111,28 @@ func tooLarge(max int) error {
 // bytes from where it started.
 type boundedView struct {
 	in  remote.ByteBuffer
+	buf []byte // the bytes peeked so far, from the start
 	off int
 	max int
 }
 
 func (v *boundedView) Peek(n int) ([]byte, error) {
-	if n < 0 || v.off+n > v.max {
+	end := v.off + n
+	if n < 0 || end > v.max {
 		return nil, errTooLarge
 	}
-	b, err := v.in.Peek(v.off + n)
-	if err != nil {
-		return nil, err
+	if end > len(v.buf) {
+		// Peek whatever has arrived (as Kitex's own skip decoder does): a
+		// Peek across buffer nodes copies, so many small ones would copy
+		// the same bytes over and over.
+		want := min(max(end, v.in.ReadableLen()), v.max)
+		b, err := v.in.Peek(want)
+		if err != nil {
+			return nil, err
+		}
+		v.buf = b
 	}
-	return b[v.off:], nil
+	return v.buf[v.off:end], nil
 }
 
 func (v *boundedView) Next(n int) ([]byte, error) {
