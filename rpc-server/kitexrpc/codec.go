@@ -40,12 +40,16 @@ func newBoundedCodec(max int) boundedCodec {
 	return boundedCodec{inner: inner, max: max}
 }
 
+// Name implements remote.Codec: the inner codec's.
 func (c boundedCodec) Name() string { return c.inner.Name() }
 
+// Encode implements remote.Codec with the inner codec: answers are bounded
+// by the service (pages, batches), not here.
 func (c boundedCodec) Encode(ctx context.Context, msg remote.Message, out remote.ByteBuffer) error {
 	return c.inner.Encode(ctx, msg, out)
 }
 
+// Decode implements remote.Codec: DecodeMeta, then DecodePayload.
 func (c boundedCodec) Decode(ctx context.Context, msg remote.Message, in remote.ByteBuffer) error {
 	if err := c.DecodeMeta(ctx, msg, in); err != nil {
 		return err
@@ -65,6 +69,7 @@ func (c boundedCodec) DecodeMeta(ctx context.Context, msg remote.Message, in rem
 	return measure(in, c.max)
 }
 
+// DecodePayload implements remote.MetaDecoder with the inner codec.
 func (c boundedCodec) DecodePayload(ctx context.Context, msg remote.Message, in remote.ByteBuffer) error {
 	return c.inner.DecodePayload(ctx, msg, in)
 }
