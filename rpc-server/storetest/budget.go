@@ -11,11 +11,11 @@ import (
 // testByteBudget checks the page byte budget in both directions: every
 // page holds no more text than the budget (but at least one message), is
 // cut exactly before the message that would take it past the budget, is
-// not final when cut, and paging on from next_cursor yields every message
-// exactly once. Each walk runs twice on an instance of its own, so that a
-// cache in front of the store reads the first from the store and answers
-// the second from what it learned. A request may lower the budget, not
-// below one message. A message stored
+// not final when cut (nor when over the smallest budget), and paging on
+// from next_cursor yields every message exactly once. Each walk runs twice
+// on an instance of its own, so that a cache in front of the store reads
+// the first from the store and answers the second from what it learned.
+// A request may lower the budget, not below one message. A message stored
 // under a larger text limit than the reader's is a page of its own.
 func testByteBudget(t *testing.T, opener Opener) {
 	const chat, maxText, budget = "b1:b2", 300, 700
