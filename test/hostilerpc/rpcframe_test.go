@@ -15,7 +15,7 @@ import (
 // TestOversizedRPCFrames sends the message service, on its RPC port,
 // requests that announce 1 GiB and then stream 3 × 200 MB, in each
 // transport a client may use. Before the server bounded its frames, it
-// read and kept them: 660 MB of resident memory from one connection, not
+// read and kept them: 634 MiB of resident memory from one connection, not
 // given back. Now a frame that announces more than the largest request
 // (MaxRequestBytes) is refused from its length and its connection closed,
 // and the service keeps answering.
