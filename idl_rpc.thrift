@@ -14,6 +14,29 @@
 
 namespace go rpc
 
+// The contract's constants: both sides read them from the generated code,
+// so neither imports the other.
+
+// ServiceName is the message service's name in discovery: replicas register
+// under it and gateways resolve it.
+const string ServiceName = "pigeonhole.message"
+
+// MaxBatch is the most items a SendBatchRequest or PullBatchRequest may
+// carry; the service refuses a larger batch whole.
+const i32 MaxBatch = 128
+
+// MaxBatchBytes is the most text (in bytes) one batch carries: the service
+// refuses a SendBatchRequest of several items whose texts come to more,
+// and shares it among a PullBatchRequest's pages, each page's byte budget
+// an equal share (but at least one message). A batch is one request and
+// one answer, each held whole in memory on both sides.
+const i32 MaxBatchBytes = 8388608
+
+// RequestIDKey is the TTHeader metainfo key under which a caller's request
+// id travels with an RPC, for the service's logs. Over plain Framed
+// transport it is simply not sent.
+const string RequestIDKey = "request_id"
+
 // Message is one chat message.
 struct Message {
     // Chat is the chat id, "a:b" for the two members a and b. The service

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // TestConfigNames pins the flag and variable names scripts depend on.
@@ -27,8 +28,12 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || def.RPCAddr != ":8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != ":9090" {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
-	if def.MaxPageBytes != pigeonhole.DefaultMaxPageBytes {
-		t.Fatalf("defaults: max page bytes %d", def.MaxPageBytes)
+	// Each default is the constant the code falls back on too.
+	if def.MaxTextBytes != pigeonhole.DefaultMaxTextBytes || def.MaxPull != pigeonhole.DefaultMaxPull ||
+		def.MaxPageBytes != pigeonhole.DefaultMaxPageBytes ||
+		def.CommitLanes != mysql.DefaultCommitLanes || def.ExitWait != program.DefaultExitWait {
+		t.Fatalf("defaults: text %d, pull %d, page bytes %d, lanes %d, exit wait %v",
+			def.MaxTextBytes, def.MaxPull, def.MaxPageBytes, def.CommitLanes, def.ExitWait)
 	}
 	if env, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_MAX_PAGE_BYTES": "70000"}[k] }, io.Discard); err != nil || env.MaxPageBytes != 70000 {
 		t.Fatalf("PIGEONHOLE_MAX_PAGE_BYTES=70000: got %d, %v", env.MaxPageBytes, err)

@@ -117,25 +117,12 @@ func (h *Handler) pull(ctx context.Context, req *rpc.PullRequest, maxBytes int) 
 	}, nil
 }
 
-// Batch bounds. A batch is one request and one answer, each held whole in
-// memory on both sides, so both are bounded: in items, and in the text they
-// carry (a SendBatch of 1,024 texts of 60 KB was 61 MB to store in one
-// call; a PullBatch of 64 pages of 6.4 MB was a 410 MB answer). Gateways
-// never build a batch over them.
-const (
-	// MaxBatch is the most items a SendBatch or PullBatch may carry; more
-	// are refused whole.
-	MaxBatch = 128
-	// MaxBatchBytes is the most text a batch carries: a SendBatch of
-	// several items with more is refused whole; a PullBatch shares it
-	// among its pages.
-	MaxBatchBytes = 8 << 20
-)
-
 // SendBatch implements rpc.IMService: each item is handled as a Send of
 // its own, all at once, so that the store can commit them together. A
-// batch of more than MaxBatch items is refused whole with invalid_argument,
-// one of several items with more than MaxBatchBytes of text with too_large.
+// batch of more than rpc.MaxBatch items is refused whole with
+// invalid_argument, one of several items with more than rpc.MaxBatchBytes
+// of text with too_large (a SendBatch of 1,024 texts of 60 KB stored 61 MB
+// in one call).
 func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rpc.SendBatchResponse, error) {
 	if req == nil {
 		req = &rpc.SendBatchRequest{}
@@ -146,9 +133,9 @@ func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rp
 			size += len(item.Message.Text)
 		}
 	}
-	if size > MaxBatchBytes && len(req.Items) > 1 { // a lone item is bounded by the text limit
+	if size > rpc.MaxBatchBytes && len(req.Items) > 1 { // a lone item is bounded by the text limit
 		return &rpc.SendBatchResponse{Code: pigeonhole.CodeTooLarge.Number(),
-			Msg: fmt.Sprintf("a batch carries at most %d bytes of text, got %d", MaxBatchBytes, size)}, nil
+			Msg: fmt.Sprintf("a batch carries at most %d bytes of text, got %d", rpc.MaxBatchBytes, size)}, nil
 	}
 	send := func(ctx context.Context, _ int, item *rpc.SendRequest) (*rpc.SendResponse, error) {
 		return h.Send(ctx, item)
@@ -160,19 +147,20 @@ func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rp
 
 // PullBatch implements rpc.IMService: each item is handled as a Pull of
 // its own, all at once, its page's byte budget an equal share of
-// MaxBatchBytes (but at least one message, at most a lone pull's budget).
+// rpc.MaxBatchBytes (but at least one message, at most a lone pull's budget).
 // Where the service's text limit leaves no share for an item, the item is
 // answered unavailable, to be pulled again.
+// (A PullBatch of 64 pages of 6.4 MB was a 410 MB answer.)
 func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rpc.PullBatchResponse, error) {
 	if req == nil {
 		req = &rpc.PullBatchRequest{}
 	}
-	share := MaxBatchBytes / max(len(req.Items), 1)
-	room := max(MaxBatchBytes/h.svc.Config().MaxTextBytes, 1) // items with a page of one message at least
+	share := rpc.MaxBatchBytes / max(len(req.Items), 1)
+	room := max(rpc.MaxBatchBytes/h.svc.Config().MaxTextBytes, 1) // items with a page of one message at least
 	pull := func(ctx context.Context, i int, item *rpc.PullRequest) (*rpc.PullResponse, error) {
 		if i >= room {
 			return &rpc.PullResponse{Code: pigeonhole.CodeUnavailable.Number(),
-				Msg: fmt.Sprintf("a batch answers at most %d bytes of text, which this item could pass; pull it again", MaxBatchBytes)}, nil
+				Msg: fmt.Sprintf("a batch answers at most %d bytes of text, which this item could pass; pull it again", rpc.MaxBatchBytes)}, nil
 		}
 		return h.pull(ctx, item, share)
 	}
@@ -185,11 +173,11 @@ func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rp
 // request id (ids[i], when there is one) in its context, and returns the
 // answers in order with the batch's own Code and Msg. An item that panics
 // is answered with failed's internal error; the others go on. A batch of
-// more than MaxBatch items is refused whole.
+// more than rpc.MaxBatch items (the contract's bound) is refused whole.
 func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids []string,
 	do func(ctx context.Context, i int, item Req) (Resp, error), failed func(code int32, msg string) Resp) ([]Resp, int32, string) {
-	if len(items) > MaxBatch {
-		return nil, pigeonhole.CodeInvalidArgument.Number(), fmt.Sprintf("a batch holds at most %d items, got %d", MaxBatch, len(items))
+	if len(items) > rpc.MaxBatch {
+		return nil, pigeonhole.CodeInvalidArgument.Number(), fmt.Sprintf("a batch holds at most %d items, got %d", rpc.MaxBatch, len(items))
 	}
 	out := make([]Resp, len(items))
 	var wg sync.WaitGroup

@@ -111,7 +111,7 @@ func TestBatches(t *testing.T) {
 		}
 	})
 	t.Run("TooLargeIsInvalid", func(t *testing.T) {
-		items := make([]*rpc.PullRequest, kitexrpc.MaxBatch+1)
+		items := make([]*rpc.PullRequest, rpc.MaxBatch+1)
 		resp, err := h.PullBatch(ctx, &rpc.PullBatchRequest{Items: items})
 		if err != nil || resp.Code != pigeonhole.CodeInvalidArgument.Number() || resp.Items != nil {
 			t.Fatalf("got %+v, %v", resp, err)
@@ -151,7 +151,7 @@ func TestBatchBounds(t *testing.T) {
 			}
 		}
 		reverse := true
-		for _, n := range []int{1, 2, 16, kitexrpc.MaxBatch} {
+		for _, n := range []int{1, 2, 16, rpc.MaxBatch} {
 			items := make([]*rpc.PullRequest, n)
 			for i := range items {
 				items[i] = &rpc.PullRequest{Chat: "a:b", Limit: 100, Reverse: &reverse}
@@ -170,8 +170,8 @@ func TestBatchBounds(t *testing.T) {
 				}
 			}
 			t.Logf("%d items: %d bytes of text", n, total)
-			if total > kitexrpc.MaxBatchBytes {
-				t.Fatalf("%d items: the answer holds %d bytes of text, over %d", n, total, kitexrpc.MaxBatchBytes)
+			if total > rpc.MaxBatchBytes {
+				t.Fatalf("%d items: the answer holds %d bytes of text, over %d", n, total, rpc.MaxBatchBytes)
 			}
 		}
 	})
@@ -187,7 +187,7 @@ func TestBatchBounds(t *testing.T) {
 		}
 		for i, item := range resp.Items {
 			want := int32(0)
-			if i >= kitexrpc.MaxBatchBytes/(1<<20) {
+			if i >= rpc.MaxBatchBytes/(1<<20) {
 				want = pigeonhole.CodeUnavailable.Number()
 			}
 			if item.Code != want {

@@ -5,11 +5,15 @@ import (
 	"net"
 	"time"
 
+	"github.com/cloudwego/kitex/pkg/endpoint"
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
 
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc/imservice"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // ServerConfig configures the RPC server.
@@ -17,7 +21,7 @@ type ServerConfig struct {
 	// Addr is the TCP address to listen on.
 	Addr string
 	// ExitWait is how long in-flight requests may take to finish once
-	// the server stops (default 5s).
+	// the server stops (default program.DefaultExitWait).
 	ExitWait time.Duration
 	// MaxRequestBytes bounds the payload of one request: a frame that
 	// announces more is refused and its connection closed before its
@@ -39,10 +43,10 @@ const (
 
 // MaxRequestBytesFor is the largest request the service needs to read
 // when texts are at most maxTextBytes: a Send of the largest text, or a
-// SendBatch of MaxBatchBytes of text, each with 1 MiB to spare for ids and
+// SendBatch of rpc.MaxBatchBytes of text, each with 1 MiB to spare for ids and
 // framing.
 func MaxRequestBytesFor(maxTextBytes int) int {
-	return max(MaxBatchBytes, maxTextBytes) + 1<<20
+	return max(rpc.MaxBatchBytes, maxTextBytes) + 1<<20
 }
 
 // Serve runs a Kitex server for h until ctx ends, then stops it
@@ -54,7 +58,7 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 		return err
 	}
 	if cfg.ExitWait <= 0 {
-		cfg.ExitWait = 5 * time.Second
+		cfg.ExitWait = program.DefaultExitWait
 	}
 	if cfg.MaxRequestBytes <= 0 {
 		cfg.MaxRequestBytes = MaxRequestBytesFor(pigeonhole.DefaultMaxTextBytes)
@@ -72,6 +76,7 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 		// TTHeader carries the request id; Framed clients (such as gateways
 		// built from the original IDL) are served as well.
 		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
+		server.WithMiddleware(callerDeadline),
 		server.WithExitSignal(func() <-chan error {
 			stop := make(chan error, 1)
 			go func() {
@@ -84,6 +89,20 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 	return imservice.NewServer(h, opts...).Run()
 }
 
-// ServiceName is the message service's name in discovery; gateways resolve
-// it.
-const ServiceName = "pigeonhole.message"
+// callerDeadline ends the handler's context when the caller stops waiting:
+// a TTHeader client sends the time it waits (the gateway sends the time
+// its callers have left), and no work should go on for a caller who has
+// gone. Kitex's own WithEnableContextTimeout does the same but cancels
+// the context only when the call fails, which leaves a timer per
+// successful request alive until it fires.
+func callerDeadline(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, req, resp any) error {
+		timeout := rpcinfo.GetRPCInfo(ctx).Config().RPCTimeout()
+		if timeout <= 0 {
+			return next(ctx, req, resp)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return next(ctx, req, resp)
+	}
+}

@@ -51,19 +51,21 @@ type Page struct {
 	// forward page with HasMore (the next page's first message is
 	// visible), or a reverse page starting at a message whose SendTime is
 	// its cursor. A forward page without HasMore (a tail that grows) and
-	// a reverse page from 0 (the newest messages) are never final.
+	// a reverse page from 0 (the newest messages) are never final, nor is
+	// a page cut short by the service's maximum page size (another replica
+	// may allow more).
 	//
-	// The byte budget bends the rule: a page is final only when no budget
-	// would have made it another page. The budget is not a property of
-	// the history: it is this replica's --max-page-bytes, which replicas
-	// need not share (it changes replica by replica in a rolling update),
-	// or a share of a batch's, which depends on how many pulls the batch
-	// carries. So a page cut by its budget (fewer messages than the limit
-	// while more follow) is never final, nor is one whose texts come to
-	// more than the smallest budget any request gets (Config.MaxTextBytes,
-	// one message): a smaller budget elsewhere would have cut it. Such
-	// pages are large and few, and the range cache under the service still
-	// answers them from memory.
+	// The byte budget bends the rule the same way: a page is final only
+	// when no budget would have made it another page. The budget is not a
+	// property of the history: it is this replica's --max-page-bytes,
+	// which replicas need not share (it changes replica by replica in a
+	// rolling update), or a share of a batch's, which depends on how many
+	// pulls the batch carries. So a page cut by its budget (fewer messages
+	// than the limit while more follow) is never final, nor is one whose
+	// texts come to more than the smallest budget any request gets
+	// (Config.MaxTextBytes, one message): a smaller budget elsewhere would
+	// have cut it. Such pages are large and few, and the range cache under
+	// the service still answers them from memory.
 	Final bool
 }
 

@@ -125,3 +125,27 @@ func TestRangeDone(t *testing.T) {
 		t.Fatalf("a range without a budget is done by its limit only")
 	}
 }
+
+func TestPageLimit(t *testing.T) {
+	small := &Service{cfg: Config{MaxLimit: 5}.withDefaults()}
+	usual := &Service{cfg: Config{}.withDefaults()}
+	for _, tc := range []struct {
+		name        string
+		svc         *Service
+		limit       int32
+		wantSize    int
+		wantClamped bool
+	}{
+		{"DefaultIsNotClamped", usual, 0, DefaultPullLimit, false},
+		{"AtTheMaximumIsNotClamped", usual, DefaultMaxPull, DefaultMaxPull, false},
+		{"AboveTheMaximumIsClamped", usual, DefaultMaxPull + 1, DefaultMaxPull, true},
+		{"DefaultAboveASmallMaximumIsClamped", small, 0, 5, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			size, clamped, err := tc.svc.pageLimit(tc.limit)
+			if err != nil || size != tc.wantSize || clamped != tc.wantClamped {
+				t.Fatalf("pageLimit(%d): got %d, %v, %v; want %d, %v", tc.limit, size, clamped, err, tc.wantSize, tc.wantClamped)
+			}
+		})
+	}
+}

@@ -24,7 +24,7 @@ import (
 // needs) and stores nothing.
 func TestHugeBatches(t *testing.T) {
 	rpcServer := harness.StartRPCServer(t, harness.RPCOptions{})
-	cli, err := imservice.NewClient("pigeonhole.message", client.WithHostPorts(rpcServer.Addr),
+	cli, err := imservice.NewClient(rpc.ServiceName, client.WithHostPorts(rpcServer.Addr),
 		client.WithTransportProtocol(transport.TTHeader), client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
 		client.WithRPCTimeout(30*time.Second))
 	if err != nil {
@@ -59,7 +59,7 @@ func TestHugeBatches(t *testing.T) {
 			}
 		}
 		t.Logf("a PullBatch of %d pulls answered %d bytes of text", len(pulls), total)
-		if total > 8<<20 {
+		if total > rpc.MaxBatchBytes {
 			t.Errorf("the answer holds %d bytes of text, over 8 MiB", total)
 		}
 		for i, item := range resp.Items {
