@@ -28,13 +28,13 @@ type ChatID struct {
 func ParseChatID(s string) (ChatID, error) {
 	first, second, ok := strings.Cut(s, ":")
 	if !ok {
-		return ChatID{}, Errorf(CodeInvalidArgument, "chat %q must be two member ids joined by ':'", s)
+		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s must be two member ids joined by ':'", Quote(s))
 	}
 	if err := ValidateStoredMemberID(first); err != nil {
-		return ChatID{}, Errorf(CodeInvalidArgument, "chat %q: %s", s, ErrorMessage(err))
+		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s: %s", Quote(s), ErrorMessage(err))
 	}
 	if err := ValidateStoredMemberID(second); err != nil {
-		return ChatID{}, Errorf(CodeInvalidArgument, "chat %q: %s", s, ErrorMessage(err))
+		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s: %s", Quote(s), ErrorMessage(err))
 	}
 	if second < first {
 		first, second = second, first
@@ -51,15 +51,15 @@ func ValidateStoredMemberID(id string) error {
 	case id == "":
 		return Errorf(CodeInvalidArgument, "member id must not be empty")
 	case len(id) > MaxMemberIDBytes:
-		return Errorf(CodeInvalidArgument, "member id %q is longer than %d bytes", id, MaxMemberIDBytes)
+		return Errorf(CodeInvalidArgument, "member id %s is longer than %d bytes", Quote(id), MaxMemberIDBytes)
 	case !utf8.ValidString(id):
-		return Errorf(CodeInvalidArgument, "member id %q is not valid UTF-8", id)
+		return Errorf(CodeInvalidArgument, "member id %s is not valid UTF-8", Quote(id))
 	}
 	for _, r := range id {
 		// IsGraphic excludes control and format characters (zero-width
 		// spaces and the like), which would make two ids look identical.
 		if r == ':' || unicode.IsSpace(r) || !unicode.IsGraphic(r) {
-			return Errorf(CodeInvalidArgument, "member id %q contains %q, which is not allowed", id, r)
+			return Errorf(CodeInvalidArgument, "member id %s contains %q, which is not allowed", Quote(id), r)
 		}
 	}
 	return nil
@@ -83,10 +83,10 @@ func (c ChatID) Members() (string, string) { return c.a, c.b }
 // member ids pass ValidateMemberID. Errors: invalid_argument.
 func (c ChatID) CheckNew() error {
 	if err := ValidateMemberID(c.a); err != nil {
-		return Errorf(CodeInvalidArgument, "chat %q: %s", c.String(), ErrorMessage(err))
+		return Errorf(CodeInvalidArgument, "chat %s: %s", Quote(c.String()), ErrorMessage(err))
 	}
 	if err := ValidateMemberID(c.b); err != nil {
-		return Errorf(CodeInvalidArgument, "chat %q: %s", c.String(), ErrorMessage(err))
+		return Errorf(CodeInvalidArgument, "chat %s: %s", Quote(c.String()), ErrorMessage(err))
 	}
 	return nil
 }

@@ -35,19 +35,19 @@ func ValidateMemberID(id string) error {
 		return nil // its own canonical form: the common case, without allocating
 	}
 	if first, _ := utf8.DecodeRuneInString(id); unicode.Is(unicode.M, first) {
-		return Errorf(CodeInvalidArgument, "member id %q starts with a combining mark", id)
+		return Errorf(CodeInvalidArgument, "member id %s starts with a combining mark", Quote(id))
 	}
 	for _, r := range id {
 		if r == '\u2800' {
-			return Errorf(CodeInvalidArgument, "member id %q contains %q, which is not allowed", id, r)
+			return Errorf(CodeInvalidArgument, "member id %s contains %q, which is not allowed", Quote(id), r)
 		}
 	}
 	canonical, err := memberIDProfile.String(id)
 	switch {
 	case err != nil:
-		return Errorf(CodeInvalidArgument, "member id %q contains characters that are not allowed (invisible or ignorable)", id)
+		return Errorf(CodeInvalidArgument, "member id %s contains characters that are not allowed (invisible or ignorable)", Quote(id))
 	case canonical != id:
-		return Errorf(CodeInvalidArgument, "member id %q is not in canonical form (NFC, usual width): use %q", id, canonical)
+		return Errorf(CodeInvalidArgument, "member id %s is not in canonical form (NFC, usual width): use %s", Quote(id), Quote(canonical))
 	}
 	return nil
 }
