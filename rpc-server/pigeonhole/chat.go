@@ -26,6 +26,9 @@ type ChatID struct {
 // whether a new chat may be created under it. It returns invalid_argument
 // errors only.
 func ParseChatID(s string) (ChatID, error) {
+	if s == "" {
+		return ChatID{}, Errorf(CodeInvalidArgument, "chat is required")
+	}
 	first, second, ok := strings.Cut(s, ":")
 	if !ok {
 		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s must be two member ids joined by ':'", Quote(s))
