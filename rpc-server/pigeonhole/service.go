@@ -3,13 +3,18 @@ package pigeonhole
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Config holds the service's limits. Zero fields take the defaults.
 type Config struct {
-	MaxTextBytes int // default DefaultMaxTextBytes
-	DefaultLimit int // default DefaultPullLimit
-	MaxLimit     int // default DefaultMaxPull
+	MaxTextBytes int           // default DefaultMaxTextBytes
+	DefaultLimit int           // default DefaultPullLimit
+	MaxLimit     int           // default DefaultMaxPull
+	MaxWait      time.Duration // default DefaultMaxWait
+	// Notifier wakes waiting pulls. Without one a pull never waits: Wait
+	// is checked and then ignored.
+	Notifier Notifier
 }
 
 func (c Config) withDefaults() Config {
@@ -21,6 +26,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DefaultLimit <= 0 {
 		c.DefaultLimit = DefaultPullLimit
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = DefaultMaxWait
 	}
 	if c.DefaultLimit > c.MaxLimit {
 		c.DefaultLimit = c.MaxLimit
@@ -65,6 +73,9 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("append: %w", err)
 	}
+	if s.cfg.Notifier != nil {
+		s.cfg.Notifier.Sent(stored.Chat, stored.SendTime)
+	}
 	if stored.Text != req.Text {
 		return Message{}, Errorf(CodeConflict, "client_msg_id %q was already used by %q in chat %q for a different text", req.ClientMsgID, req.Sender, m.Chat.String())
 	}
@@ -90,8 +101,12 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	return Message{Chat: chat, Sender: req.Sender, Text: req.Text, ClientMsgID: req.ClientMsgID}, nil
 }
 
-// Pull returns one page of a chat (see PullRequest and Page). Errors:
-// invalid_argument, and the store's unavailable, deadline_exceeded, internal.
+// Pull returns one page of a chat (see PullRequest and Page). A forward
+// pull with Wait whose page is empty waits, holding nothing of the store,
+// until the chat may have a message at or after the cursor, then reads
+// again; when the wait ends first it answers the empty page (NextCursor is
+// the cursor). Errors: invalid_argument, and the store's unavailable,
+// deadline_exceeded, internal.
 func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	chat, err := ParseChatID(req.Chat)
 	if err != nil {
@@ -99,6 +114,9 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	}
 	if req.Cursor < 0 {
 		return Page{}, Errorf(CodeInvalidArgument, "cursor must not be negative, got %d", req.Cursor)
+	}
+	if req.Wait < 0 {
+		return Page{}, Errorf(CodeInvalidArgument, "wait_ms must not be negative, got %d", req.Wait.Milliseconds())
 	}
 	limit, err := s.pageLimit(req.Limit)
 	if err != nil {
@@ -108,7 +126,11 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	if err != nil {
 		return Page{}, fmt.Errorf("range: %w", err)
 	}
-	return newPage(rows, req.Cursor, limit, req.Reverse), nil
+	page := newPage(rows, req.Cursor, limit, req.Reverse)
+	if len(rows) > 0 || req.Reverse || req.Wait == 0 || s.cfg.Notifier == nil {
+		return page, nil
+	}
+	return s.wait(ctx, chat, req, limit, page)
 }
 
 func (s *Service) pageLimit(limit int32) (int, error) {
