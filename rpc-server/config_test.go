@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
 // TestConfigNames pins the flag and variable names scripts depend on.
@@ -26,6 +28,9 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || def.RPCAddr != ":8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != ":9090" {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
+	if def.MaxWait != pigeonhole.DefaultMaxWait || def.WaitPoll != notify.DefaultInterval {
+		t.Fatalf("defaults: max wait %v, wait poll %v", def.MaxWait, def.WaitPoll)
+	}
 	if def.RangeCacheMiB != 32 || def.PprofAddr != "" {
 		t.Fatalf("defaults: range cache %d MiB, pprof %q", def.RangeCacheMiB, def.PprofAddr)
 	}
@@ -33,7 +38,7 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || off.RangeCacheMiB != 0 {
 		t.Fatalf("PIGEONHOLE_RANGE_CACHE_MIB=0: got %d, %v", off.RangeCacheMiB, err)
 	}
-	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}} {
+	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-wait", "0s"}, {"--wait-poll", "0s"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}

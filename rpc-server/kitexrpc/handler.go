@@ -75,7 +75,8 @@ func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (resp *rpc.Sen
 	return &rpc.SendResponse{Code: 0, Msg: successMsg, SendTime: &stored.SendTime, Chat: &chat}, nil
 }
 
-// Pull implements rpc.IMService. An absent Reverse means forward.
+// Pull implements rpc.IMService. An absent Reverse means forward, an
+// absent WaitMs no wait.
 func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (resp *rpc.PullResponse, _ error) {
 	defer h.observe("Pull", time.Now(), func() int32 { return resp.Code })
 	if req == nil {
@@ -86,6 +87,7 @@ func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (resp *rpc.Pul
 		Cursor:  req.GetCursor(),
 		Limit:   req.GetLimit(),
 		Reverse: req.GetReverse(),
+		Wait:    time.Duration(req.GetWaitMs()) * time.Millisecond,
 	})
 	if err != nil {
 		code, msg := h.fail(ctx, "pull", err)
