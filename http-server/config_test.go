@@ -4,6 +4,7 @@ import (
 	"io"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestConfigNames pins the flag and variable names scripts depend on.
@@ -23,6 +24,9 @@ func TestConfigNames(t *testing.T) {
 	if def.RPCBatch != 64 || def.RPCBatchLanes != 8 || def.PageCacheMiB != 32 {
 		t.Fatalf("defaults: batches of %d items, %d lanes, page cache %d MiB", def.RPCBatch, def.RPCBatchLanes, def.PageCacheMiB)
 	}
+	if def.MaxWait != 30*time.Second || def.MaxWaiters != 10_000 {
+		t.Fatalf("defaults: max wait %v, max waiters %d", def.MaxWait, def.MaxWaiters)
+	}
 	off, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_PAGE_CACHE_MIB": "0"}[k] }, io.Discard)
 	if err != nil || off.PageCacheMiB != 0 {
 		t.Fatalf("PIGEONHOLE_PAGE_CACHE_MIB=0: got %d, %v", off.PageCacheMiB, err)
@@ -31,7 +35,7 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || one.RPCBatch != 1 {
 		t.Fatalf("PIGEONHOLE_RPC_BATCH=1: got %d, %v", one.RPCBatch, err)
 	}
-	for _, bad := range [][]string{{"--service", ""}, {"--rpc-batch", "0"}, {"--rpc-batch", "1025"}, {"--rpc-batch-lanes", "0"}, {"--page-cache-mib", "-1"}} {
+	for _, bad := range [][]string{{"--service", ""}, {"--rpc-batch", "0"}, {"--rpc-batch", "1025"}, {"--rpc-batch-lanes", "0"}, {"--page-cache-mib", "-1"}, {"--max-wait", "0s"}, {"--max-waiters", "0"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}

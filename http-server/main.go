@@ -62,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Logger:         log,
 		Metrics:        metrics,
 		Pages:          pages,
+		MaxWait:        cfg.MaxWait,
+		MaxWaiters:     cfg.MaxWaiters,
 	}, server.WithListener(ln))
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run() }()

@@ -9,6 +9,7 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
@@ -37,6 +38,7 @@ var _ MessageService = (*pigeonhole.Service)(nil)
 const (
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultRequestTimeout = 5 * time.Second
+	DefaultMaxWaiters     = 10_000
 )
 
 // Config holds the gateway's limits. Zero fields take the defaults.
@@ -57,6 +59,13 @@ type Config struct {
 	// Pages, when not nil, keeps the encoded answers to pulls the service
 	// marked final and answers the same pulls from it.
 	Pages *pagecache.Cache
+	// MaxWait caps a pull's wait_ms (default pigeonhole.DefaultMaxWait).
+	// A waiting pull's deadline is its wait plus RequestTimeout.
+	MaxWait time.Duration
+	// MaxWaiters is the most pulls waiting at once; a pull beyond it is
+	// answered at once, as a pull without wait_ms (default
+	// DefaultMaxWaiters).
+	MaxWaiters int
 }
 
 func (c Config) withDefaults() Config {
@@ -68,6 +77,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = pigeonhole.DefaultMaxWait
+	}
+	if c.MaxWaiters <= 0 {
+		c.MaxWaiters = DefaultMaxWaiters
 	}
 	return c
 }
@@ -101,10 +116,13 @@ func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *se
 // routes and its JSON 404/405 handlers to e. Routes registered on e before
 // Register do not get the middleware. On an engine whose requests are not
 // streamed (route.NewEngine's default), bodies over Hertz's own
-// MaxRequestBodySize get Hertz's plain-text 413.
+// MaxRequestBodySize get Hertz's plain-text 413. When e shuts down, the
+// pulls waiting for messages are answered at once (see pull).
 func Register(e *route.Engine, svc MessageService, cfg Config) {
 	g := &gateway{svc: svc, cfg: cfg.withDefaults()}
 	g.log = g.cfg.Logger
+	g.stopping, g.stopWaiting = context.WithCancel(context.Background())
+	e.OnShutdown = append(e.OnShutdown, func(context.Context) { g.stopWaiting() })
 	e.Use(g.middleware)
 	endpoints := []endpoint{
 		{consts.MethodGet, "/ping", g.ping},
@@ -143,6 +161,11 @@ type gateway struct {
 	cfg   Config
 	log   *slog.Logger
 	allow map[string]string // path → "GET, POST", for 405 and its Allow header
+	// waiting counts the pulls waiting now, against MaxWaiters.
+	waiting atomic.Int64
+	// stopping ends when the server shuts down: waiting pulls answer.
+	stopping    context.Context
+	stopWaiting context.CancelFunc
 }
 
 // middleware runs around every request, matched or not: it assigns the

@@ -9,10 +9,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/client/callopt"
 	"github.com/cloudwego/kitex/pkg/circuitbreak"
 	"github.com/cloudwego/kitex/pkg/connpool"
 	"github.com/cloudwego/kitex/pkg/discovery"
@@ -36,8 +38,8 @@ type Config struct {
 	Addrs []string
 	// Resolver discovers replicas (e.g. etcd).
 	Resolver discovery.Resolver
-	// Timeout bounds each RPC (default 3s); the caller's deadline, if
-	// sooner, wins.
+	// Timeout bounds each RPC (default 3s), plus its wait for a waiting
+	// pull; the caller's deadline, if sooner, wins.
 	Timeout time.Duration
 	// ConnectTimeout bounds dialing a replica (default 500ms).
 	ConnectTimeout time.Duration
@@ -67,6 +69,7 @@ type Observer interface {
 // meant to be built once: it keeps a pool of long connections per replica.
 type Client struct {
 	rpc       imservice.Client
+	timeout   time.Duration // of one RPC attempt, before any wait
 	requestID func(context.Context) string
 	observed  bool // an Observer counts attempts
 	// send and pull carry one call to the service: in a batch RPC, or in
@@ -124,7 +127,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
-	cl := &Client{rpc: c, requestID: cfg.RequestID, observed: cfg.Observer != nil}
+	cl := &Client{rpc: c, timeout: cfg.Timeout, requestID: cfg.RequestID, observed: cfg.Observer != nil}
 	if cfg.MaxBatch <= 1 {
 		cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
 			return mapped(c.Send(cl.outgoing(ctx), req))
@@ -236,10 +239,23 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 	return pigeonhole.Message{Chat: chat, Sender: req.Sender, Text: req.Text, SendTime: resp.GetSendTime(), ClientMsgID: req.ClientMsgID}, nil
 }
 
-// Pull returns one page of a chat. Errors as for Send.
+// Pull returns one page of a chat. Errors as for Send. A pull with a Wait
+// goes in an RPC of its own, never in a batch (whose answer would wait for
+// it), with the RPC timeout extended by the wait.
 func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
 	wire := &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse}
-	resp, err := c.pull(ctx, wire)
+	var resp *rpc.PullResponse
+	var err error
+	if req.Wait != 0 {
+		waitMs := int32(min(req.Wait.Milliseconds(), math.MaxInt32))
+		if req.Wait > 0 && waitMs == 0 {
+			waitMs = 1
+		}
+		wire.WaitMs = &waitMs
+		resp, err = mapped(c.rpc.Pull(c.outgoing(ctx), wire, callopt.WithRPCTimeout(c.timeout+max(req.Wait, 0))))
+	} else {
+		resp, err = c.pull(ctx, wire)
+	}
 	if err != nil {
 		return pigeonhole.Page{}, err
 	}
