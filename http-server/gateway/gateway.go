@@ -134,6 +134,7 @@ func Register(e *route.Engine, svc MessageService, cfg Config) {
 	}
 	if g.cfg.Metrics != nil {
 		endpoints = append(endpoints, endpoint{consts.MethodGet, "/metrics", g.cfg.Metrics.serve})
+		g.cfg.Metrics.watchWaiting(g.waiting.Load)
 	}
 	g.allow = make(map[string]string, len(endpoints))
 	for _, ep := range endpoints {

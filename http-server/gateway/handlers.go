@@ -112,9 +112,11 @@ func (g *gateway) pullOrWait(c context.Context, req pigeonhole.PullRequest) (pig
 	if waiting {
 		req.Wait = min(req.Wait, g.cfg.MaxWait)
 		if g.waiting.Add(1) > int64(g.cfg.MaxWaiters) {
+			g.waiting.Add(-1)
 			waiting, req.Wait = false, 0
+		} else {
+			defer g.waiting.Add(-1)
 		}
-		defer g.waiting.Add(-1)
 	} else if req.Wait > 0 {
 		req.Wait = 0
 	}
