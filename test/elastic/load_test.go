@@ -33,10 +33,10 @@ type load struct {
 	requests atomic.Int64
 	mu       sync.Mutex
 	failures []string
-	acked    map[string][]ackedMessage // by chat
+	acked    map[string][]ackedMessage  // by chat
 	seen     map[string][]pulledMessage // by the polling followers
 	waited   map[string][]pulledMessage // by the long-polling followers
-	expected map[string]int // final count per chat, set when senders stop
+	expected map[string]int             // final count per chat, set when senders stop
 	passes   map[string][]readPass
 }
 

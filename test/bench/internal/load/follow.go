@@ -19,13 +19,13 @@ type Follow struct {
 	Chats         int                   `json:"chats"`
 	Senders       int                   `json:"senders"`
 	Followers     int                   `json:"followers"`
-	Sent          int64                 `json:"sent"`         // sends made
-	Acked         int64                 `json:"acked"`        // of which answered 200
-	Expected      int64                 `json:"expected"`     // acknowledged messages × followers of their chat
-	Delivered     int64                 `json:"delivered"`    // of those, seen by the follower
-	Pulls         int64                 `json:"pulls"`        // the followers' pulls, drain included
+	Sent          int64                 `json:"sent"`      // sends made
+	Acked         int64                 `json:"acked"`     // of which answered 200
+	Expected      int64                 `json:"expected"`  // acknowledged messages × followers of their chat
+	Delivered     int64                 `json:"delivered"` // of those, seen by the follower
+	Pulls         int64                 `json:"pulls"`     // the followers' pulls, drain included
 	PullsPerMsg   float64               `json:"pulls_per_delivered"`
-	WaitMs        int64                 `json:"wait_ms"` // of each pull; 0: polling
+	WaitMs        int64                 `json:"wait_ms"`      // of each pull; 0: polling
 	UnackedSeen   int64                 `json:"unacked_seen"` // seen, though their send failed (stored, answer lost)
 	DrainSecs     float64               `json:"drain_secs"`   // how long followers took to catch up after the senders stopped
 	Delivery      Latency               `json:"delivery_latency_ms"`
