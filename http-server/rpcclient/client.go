@@ -55,6 +55,11 @@ type Config struct {
 	// BatchLanes is how many batch RPCs of each kind may be in flight at
 	// once (default 8).
 	BatchLanes int
+	// Waiters is the most waiting pulls the caller makes at once: each
+	// holds a connection of its own, kept for the next one, so that a
+	// wave of long polls that end together does not close thousands of
+	// connections only to dial them again at once.
+	Waiters int
 	// Options are extra Kitex client options.
 	Options []client.Option
 }
@@ -92,8 +97,8 @@ func New(cfg Config) (*Client, error) {
 		// Long connections: a pooled connection per in-flight call instead
 		// of a dial per call.
 		client.WithLongConnection(connpool.IdleConfig{
-			MaxIdlePerAddress: 512,
-			MaxIdleGlobal:     4096,
+			MaxIdlePerAddress: 512 + cfg.Waiters,
+			MaxIdleGlobal:     4096 + 4*cfg.Waiters,
 			MaxIdleTimeout:    time.Minute,
 		}),
 		// TTHeader carries the request id to the service.
