@@ -5,6 +5,10 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
+	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // TestConfigNames pins the flag and variable names scripts depend on.
@@ -26,6 +30,12 @@ func TestConfigNames(t *testing.T) {
 	}
 	if def.MaxWait != 30*time.Second || def.MaxWaiters != 10_000 {
 		t.Fatalf("defaults: max wait %v, max waiters %d", def.MaxWait, def.MaxWaiters)
+	}
+	// Each default is the constant the code falls back on too.
+	if def.MaxBodyBytes != gateway.DefaultMaxBodyBytes || def.RequestTimeout != gateway.DefaultRequestTimeout ||
+		def.RPCTimeout != rpcclient.DefaultTimeout || def.RPCBatchLanes != rpcclient.DefaultBatchLanes || def.ExitWait != program.DefaultExitWait {
+		t.Fatalf("defaults: body %d, request timeout %v, rpc timeout %v, batch lanes %d, exit wait %v",
+			def.MaxBodyBytes, def.RequestTimeout, def.RPCTimeout, def.RPCBatchLanes, def.ExitWait)
 	}
 	off, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_PAGE_CACHE_MIB": "0"}[k] }, io.Discard)
 	if err != nil || off.PageCacheMiB != 0 {

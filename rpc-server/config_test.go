@@ -10,6 +10,7 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // TestConfigNames pins the flag and variable names scripts depend on.
@@ -30,6 +31,11 @@ func TestConfigNames(t *testing.T) {
 	}
 	if def.MaxWait != pigeonhole.DefaultMaxWait || def.WaitPoll != notify.DefaultInterval {
 		t.Fatalf("defaults: max wait %v, wait poll %v", def.MaxWait, def.WaitPoll)
+	}
+	// Each default is the constant the code falls back on too.
+	if def.MaxTextBytes != pigeonhole.DefaultMaxTextBytes || def.MaxPull != pigeonhole.DefaultMaxPull ||
+		def.CommitLanes != mysql.DefaultCommitLanes || def.ExitWait != program.DefaultExitWait {
+		t.Fatalf("defaults: text %d, pull %d, lanes %d, exit wait %v", def.MaxTextBytes, def.MaxPull, def.CommitLanes, def.ExitWait)
 	}
 	if def.RangeCacheMiB != 32 || def.PprofAddr != "" {
 		t.Fatalf("defaults: range cache %d MiB, pprof %q", def.RangeCacheMiB, def.PprofAddr)

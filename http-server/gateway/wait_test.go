@@ -74,11 +74,8 @@ func TestMaxWaitersAnswersTheExcessAsAPlainPoll(t *testing.T) {
 		return pigeonhole.Page{NextCursor: req.Cursor}, nil
 	}}
 	e := newEngine(t, svc, gateway.Config{MaxWaiters: 1})
-	first := make(chan struct{})
-	go func() {
-		defer close(first)
-		mustPull(t, e, "GET", "/api/pull?chat=a:b&wait_ms=30000", "")
-	}()
+	first := make(chan int, 1)
+	go func() { first <- perform(e, "GET", "/api/pull?chat=a:b&wait_ms=30000", "").Code }()
 	if req := <-entered; req.Wait != 30*time.Second {
 		t.Fatalf("first pull's wait: got %v, want 30s", req.Wait)
 	}
@@ -87,9 +84,11 @@ func TestMaxWaitersAnswersTheExcessAsAPlainPoll(t *testing.T) {
 		t.Fatalf("pull past --max-waiters: got wait %v, want 0 (a plain poll)", req.Wait)
 	}
 	close(release)
-	<-first
+	if code := <-first; code != 200 {
+		t.Fatalf("first pull: got %d, want 200", code)
+	}
 	// The slot is free again.
-	go mustPull(t, e, "GET", "/api/pull?chat=a:b&wait_ms=30000", "")
+	go perform(e, "GET", "/api/pull?chat=a:b&wait_ms=30000", "")
 	if req := <-entered; req.Wait != 30*time.Second {
 		t.Fatalf("pull after the first ended: got wait %v, want 30s", req.Wait)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudwego/kitex/server"
+
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
@@ -45,7 +47,9 @@ type service struct {
 	logs  *syncBuffer
 }
 
-func startService(t *testing.T) *service {
+// startService starts the service; opts are extra Kitex server options
+// (middlewares that watch or disturb the RPCs).
+func startService(t *testing.T, opts ...server.Option) *service {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
@@ -58,7 +62,7 @@ func startService(t *testing.T) *service {
 	n := notify.New(store, notify.Config{})
 	go func() {
 		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{Notifier: n}), log, nil)
-		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second})
+		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second, Options: opts})
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -77,7 +77,8 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 		s.cfg.Notifier.Sent(stored.Chat, stored.SendTime)
 	}
 	if stored.Text != req.Text {
-		return Message{}, Errorf(CodeConflict, "client_msg_id %q was already used by %q in chat %q for a different text", req.ClientMsgID, req.Sender, m.Chat.String())
+		return Message{}, Errorf(CodeConflict, "client_msg_id %s was already used by %s in chat %s for a different text",
+			Quote(req.ClientMsgID), Quote(req.Sender), Quote(m.Chat.String()))
 	}
 	return stored, nil
 }
@@ -90,7 +91,7 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 		return Message{}, err
 	}
 	if !chat.HasMember(req.Sender) {
-		return Message{}, Errorf(CodeInvalidArgument, "sender %q is not a member of chat %q", req.Sender, chat.String())
+		return Message{}, Errorf(CodeInvalidArgument, "sender %s is not a member of chat %s", Quote(req.Sender), Quote(chat.String()))
 	}
 	if err := validateText(req.Text, maxTextBytes); err != nil {
 		return Message{}, err
@@ -118,7 +119,7 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	if req.Wait < 0 {
 		return Page{}, Errorf(CodeInvalidArgument, "wait_ms must not be negative, got %d", req.Wait.Milliseconds())
 	}
-	limit, err := s.pageLimit(req.Limit)
+	limit, clamped, err := s.pageLimit(req.Limit)
 	if err != nil {
 		return Page{}, err
 	}
@@ -127,22 +128,27 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 		return Page{}, fmt.Errorf("range: %w", err)
 	}
 	page := newPage(rows, req.Cursor, limit, req.Reverse)
+	// A page cut by this replica's maximum is not the request's answer
+	// for good: a replica allowing more answers with more.
+	page.Final = page.Final && !clamped
 	if len(rows) > 0 || req.Reverse || req.Wait == 0 || s.cfg.Notifier == nil {
 		return page, nil
 	}
 	return s.wait(ctx, chat, req, limit, page)
 }
 
-func (s *Service) pageLimit(limit int32) (int, error) {
+// pageLimit returns the page size for the requested limit, and whether the
+// service's maximum cut it below what was asked (the default included).
+func (s *Service) pageLimit(limit int32) (size int, clamped bool, err error) {
 	switch {
 	case limit < 0:
-		return 0, Errorf(CodeInvalidArgument, "limit must not be negative, got %d", limit)
+		return 0, false, Errorf(CodeInvalidArgument, "limit must not be negative, got %d", limit)
 	case limit == 0:
-		return s.cfg.DefaultLimit, nil
+		return s.cfg.DefaultLimit, s.cfg.DefaultLimit < DefaultPullLimit, nil
 	case int(limit) > s.cfg.MaxLimit:
-		return s.cfg.MaxLimit, nil
+		return s.cfg.MaxLimit, true, nil
 	}
-	return int(limit), nil
+	return int(limit), false, nil
 }
 
 // Ready reports whether the service can reach its storage.
