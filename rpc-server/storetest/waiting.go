@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
@@ -16,12 +15,47 @@ const longWait = 30 * time.Second
 // shortWait is the wait of the tests that expect none.
 const shortWait = 300 * time.Millisecond
 
+// Notifier is what the waiting tests need of a notifier (package
+// notify's, in practice).
+type Notifier interface {
+	pigeonhole.Notifier
+	// Waiting is the number of chats waited on now.
+	Waiting() int
+	// Stop answers every waiter at once, and every later Wait.
+	Stop()
+}
+
+// NewNotifier makes the notifier of one store instance.
+type NewNotifier func(pigeonhole.Store) Notifier
+
+// RunWaiting runs the tests of waiting pulls: a pull with Wait waits for a
+// message in its chat, sent through this instance or another on the same
+// database, and for nothing else.
+func RunWaiting(t *testing.T, newDB NewDatabase, newNotifier NewNotifier) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, Opener, NewNotifier)
+	}{
+		{"WakesOnSendToTheChat", testWaitWakesOnSendToTheChat},
+		{"IgnoresOtherChats", testWaitIgnoresOtherChats},
+		{"TimesOutWithTheSameCursor", testWaitTimesOutWithTheSameCursor},
+		{"WakesAcrossInstances", testWaitWakesAcrossInstances},
+		{"StopAnswersWaitersAtOnce", testStopAnswersWaitersAtOnce},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newDB(t), newNotifier)
+		})
+	}
+}
+
 // openWaiting opens a store instance with a notifier over it, both
 // stopped and closed at the end of the test, and a service over them.
-func openWaiting(tb testing.TB, opener Opener) (*pigeonhole.Service, *notify.Notifier) {
+func openWaiting(tb testing.TB, opener Opener, newNotifier NewNotifier) (*pigeonhole.Service, Notifier) {
 	tb.Helper()
 	store := opener(tb, nil)
-	n := notify.New(store, notify.Config{})
+	n := newNotifier(store)
 	tb.Cleanup(func() {
 		n.Stop()
 		if err := store.Close(); err != nil {
@@ -48,7 +82,7 @@ func pullAsync(t *testing.T, svc *pigeonhole.Service, req pigeonhole.PullRequest
 }
 
 // untilWaiting returns once n has waiters on chats chats.
-func untilWaiting(t *testing.T, n *notify.Notifier, chats int) {
+func untilWaiting(t *testing.T, n Notifier, chats int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for n.Waiting() < chats {
@@ -59,8 +93,8 @@ func untilWaiting(t *testing.T, n *notify.Notifier, chats int) {
 	}
 }
 
-func testWaitWakesOnSendToTheChat(t *testing.T, opener Opener) {
-	svc, n := openWaiting(t, opener)
+func testWaitWakesOnSendToTheChat(t *testing.T, opener Opener, newNotifier NewNotifier) {
+	svc, n := openWaiting(t, opener, newNotifier)
 	first := send(t, svc, "a1:a2", "a1", "before")
 	cursor := first.SendTime + 1
 	got := pullAsync(t, svc, pigeonhole.PullRequest{Chat: "a2:a1", Cursor: cursor, Wait: longWait})
@@ -75,8 +109,8 @@ func testWaitWakesOnSendToTheChat(t *testing.T, opener Opener) {
 	}
 }
 
-func testWaitIgnoresOtherChats(t *testing.T, opener Opener) {
-	svc, n := openWaiting(t, opener)
+func testWaitIgnoresOtherChats(t *testing.T, opener Opener, newNotifier NewNotifier) {
+	svc, n := openWaiting(t, opener, newNotifier)
 	chat, _ := pigeonhole.ParseChatID("a1:a2")
 	woken := make(chan bool, 1)
 	c, cancel := context.WithTimeout(ctx(t), shortWait)
@@ -89,8 +123,8 @@ func testWaitIgnoresOtherChats(t *testing.T, opener Opener) {
 	}
 }
 
-func testWaitTimesOutWithTheSameCursor(t *testing.T, opener Opener) {
-	svc, _ := openWaiting(t, opener)
+func testWaitTimesOutWithTheSameCursor(t *testing.T, opener Opener, newNotifier NewNotifier) {
+	svc, _ := openWaiting(t, opener, newNotifier)
 	m := send(t, svc, "a1:a2", "a1", "seen")
 	cursor := m.SendTime + 1
 	start := time.Now()
@@ -109,8 +143,8 @@ func testWaitTimesOutWithTheSameCursor(t *testing.T, opener Opener) {
 	}
 }
 
-func testWaitWakesAcrossInstances(t *testing.T, opener Opener) {
-	waiting, n := openWaiting(t, opener)
+func testWaitWakesAcrossInstances(t *testing.T, opener Opener, newNotifier NewNotifier) {
+	waiting, n := openWaiting(t, opener, newNotifier)
 	other := open(t, opener, nil) // another replica, on the same database
 	got := pullAsync(t, waiting, pigeonhole.PullRequest{Chat: "a1:a2", Wait: longWait})
 	untilWaiting(t, n, 1)
@@ -121,8 +155,8 @@ func testWaitWakesAcrossInstances(t *testing.T, opener Opener) {
 	}
 }
 
-func testStopAnswersWaitersAtOnce(t *testing.T, opener Opener) {
-	svc, n := openWaiting(t, opener)
+func testStopAnswersWaitersAtOnce(t *testing.T, opener Opener, newNotifier NewNotifier) {
+	svc, n := openWaiting(t, opener, newNotifier)
 	got := pullAsync(t, svc, pigeonhole.PullRequest{Chat: "a1:a2", Cursor: 42, Wait: longWait})
 	untilWaiting(t, n, 1)
 	n.Stop()

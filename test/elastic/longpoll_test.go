@@ -135,6 +135,20 @@ func TestLongPoll(t *testing.T) {
 		}
 	})
 
+	t.Run("WaitOutlastsTheServersReadAndWriteTimeouts", func(t *testing.T) {
+		// The gateway's per-read and per-write timeouts (10 s) and the
+		// RPC timeout (3 s) must not cut a wait that is longer.
+		const waitMs = 12_000
+		start := time.Now()
+		p, err := longPoll(client, gateways[0], "quiet:chat", 7, waitMs)
+		if err != nil || len(p.Messages) != 0 || p.NextCursor != 7 {
+			t.Fatalf("quiet long poll: got %+v, %v; want the empty page at cursor 7", p, err)
+		}
+		if took := time.Since(start); took < waitMs*time.Millisecond {
+			t.Fatalf("quiet long poll answered after %v, before its wait_ms", took)
+		}
+	})
+
 	t.Run("ExcessOverMaxWaitersIsAPlainPoll", func(t *testing.T) {
 		held := []<-chan polled{
 			longPollAsync(client, gateways[0], "cap:one", 0, 30_000),
