@@ -97,7 +97,7 @@ func longPollAsync(client *http.Client, gw *harness.Gateway, chat string, cursor
 // is told to stop answers its waiting pulls at once, with their cursor.
 func TestLongPoll(t *testing.T) {
 	dsn := mysqltest.NewDSN(t)
-	etcd := startEtcd(t)
+	etcd := harness.StartEtcd(t)
 	replicas := []*replica{startReplica(t, dsn, etcd), startReplica(t, dsn, etcd)}
 	var gateways []*harness.Gateway
 	for range 2 {
