@@ -73,7 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		notifier.Stop()
 	}()
 	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{
-		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxWait: cfg.MaxWait, Notifier: notifier,
+		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxPageBytes: cfg.MaxPageBytes,
+		MaxWait: cfg.MaxWait, Notifier: notifier,
 	})
 
 	lns, err := listen(cfg)
@@ -106,7 +107,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	log.Info("serving", serving...)
 	handler := kitexrpc.NewHandler(svc, log, metrics)
-	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{Listener: lns.rpc, ExitWait: cfg.ExitWait, Options: opts})
+	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{
+		Listener: lns.rpc, ExitWait: cfg.ExitWait, Options: opts,
+		MaxRequestBytes: kitexrpc.MaxRequestBytesFor(cfg.MaxTextBytes),
+	})
 	cancel()
 	err = errors.Join(err, <-opsDone)
 	log.Info("stopped", "error", err)

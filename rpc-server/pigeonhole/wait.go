@@ -2,7 +2,6 @@ package pigeonhole
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -37,22 +36,19 @@ type ChatHead struct {
 	LastSendTime int64
 }
 
-// wait runs a waiting pull: page is the empty answer to req's first read.
+// wait runs a waiting pull: page is the empty answer to q's first read.
 // It waits for a message in the chat, then reads again; the page that
 // reaches the caller is always one a plain read returned. When the wait
 // ends without a message (the time is up, the caller gave up, the
 // notifier stopped), it answers page: empty, with the request's cursor.
-func (s *Service) wait(ctx context.Context, chat ChatID, req PullRequest, limit int, page Page) (Page, error) {
-	waitCtx, cancel := context.WithTimeout(ctx, min(req.Wait, s.cfg.MaxWait))
+func (s *Service) wait(ctx context.Context, q pageQuery, wait time.Duration, page Page) (Page, error) {
+	waitCtx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	watch := []Watch{{Chat: chat, From: req.Cursor}}
+	watch := []Watch{{Chat: q.chat, From: q.cursor}}
 	for s.cfg.Notifier.Wait(waitCtx, watch) {
-		rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, false))
-		if err != nil {
-			return Page{}, fmt.Errorf("range: %w", err)
-		}
-		if len(rows) > 0 {
-			return newPage(rows, req.Cursor, limit, false), nil
+		next, err := s.readPage(ctx, q)
+		if err != nil || len(next.Messages) > 0 {
+			return next, err
 		}
 	}
 	return page, nil

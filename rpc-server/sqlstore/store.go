@@ -157,8 +157,12 @@ func (s *Store) rangeRows(ctx context.Context, q pigeonhole.Range) ([]pigeonhole
 		return nil, s.translate(ctx, err)
 	}
 	defer rows.Close()
-	out := make([]pigeonhole.Message, 0, q.Limit)
-	for rows.Next() {
+	// Rows are read one at a time and the read stops at the byte budget:
+	// SQLite steps no further; the MySQL driver discards the rest of the
+	// result as it arrives on Close, never holding it.
+	out := make([]pigeonhole.Message, 0, min(q.Limit, 128))
+	textBytes := 0
+	for !q.Done(len(out), textBytes) && rows.Next() {
 		m := pigeonhole.Message{Chat: q.Chat}
 		var key sql.NullString
 		if err := rows.Scan(&m.SendTime, &m.Sender, &m.Text, &key); err != nil {
@@ -166,6 +170,7 @@ func (s *Store) rangeRows(ctx context.Context, q pigeonhole.Range) ([]pigeonhole
 		}
 		m.ClientMsgID = key.String
 		out = append(out, m)
+		textBytes += len(m.Text)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.translate(ctx, err)
@@ -190,10 +195,11 @@ func (s *Store) Heads(ctx context.Context, since int64, limit int) ([]pigeonhole
 		if err := rows.Scan(&chat, &h.LastSendTime); err != nil {
 			return nil, s.translate(ctx, err)
 		}
-		if h.Chat, err = pigeonhole.ParseChatID(chat); err != nil {
-			return nil, pigeonhole.Wrap(pigeonhole.CodeInternal, err, "a stored chat id is invalid")
+		// A chat no request can name (stored under rules since changed)
+		// has no waiters: it is left out rather than failing the look.
+		if h.Chat, err = pigeonhole.ParseChatID(chat); err == nil {
+			out = append(out, h)
 		}
-		out = append(out, h)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.translate(ctx, err)
