@@ -3,7 +3,8 @@
 // the suite drives the store through pigeonhole.Service, so it checks the
 // contract clients see: canonical chat ids, unique increasing send times in
 // commit order, paging and cursors, idempotent sends, limits and
-// durability, alone and with several store instances on one database.
+// durability, alone and with several store instances on one database;
+// RunWaiting adds waiting pulls (long polls) woken by a notifier.
 package storetest
 
 import (
@@ -62,6 +63,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"FinalPagesNeverChange", testFinalPages},
 		{"PagesAreCutAtTheByteBudget", testByteBudget},
 		{"MemberIDsStoredBeforeKeepWorking", testStoredMemberIDs},
+		{"HeadsAreTheNewestChats", testHeads},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
