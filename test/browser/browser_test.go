@@ -199,7 +199,8 @@ func hasMessage(text string) string {
 
 // badge is an expression: the unread badge of chat in the inbox (” when none).
 func badge(chat string) string {
-	return `(document.querySelector('#inbox button[data-chat=` + jsString(jsString(chat)) + `] .badge')?.textContent ?? '')`
+	selector := `#inbox button[data-chat=` + jsString(chat) + `] .badge`
+	return `(document.querySelector(` + jsString(selector) + `)?.textContent ?? '')`
 }
 
 // screenshot saves the page as PNG under the test output folder
