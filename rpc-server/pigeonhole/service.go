@@ -2,7 +2,9 @@ package pigeonhole
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io"
 )
 
 // Config holds the service's limits. Zero fields take the defaults.
@@ -10,6 +12,10 @@ type Config struct {
 	MaxTextBytes int // default DefaultMaxTextBytes
 	DefaultLimit int // default DefaultPullLimit
 	MaxLimit     int // default DefaultMaxPull
+	// MaxGroupMembers bounds a group (default DefaultMaxGroupMembers).
+	MaxGroupMembers int
+	// Random is where group ids come from (default crypto/rand.Reader).
+	Random io.Reader
 }
 
 func (c Config) withDefaults() Config {
@@ -21,6 +27,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DefaultLimit <= 0 {
 		c.DefaultLimit = DefaultPullLimit
+	}
+	if c.MaxGroupMembers <= 0 {
+		c.MaxGroupMembers = DefaultMaxGroupMembers
+	}
+	if c.Random == nil {
+		c.Random = rand.Reader
 	}
 	if c.DefaultLimit > c.MaxLimit {
 		c.DefaultLimit = c.MaxLimit
@@ -55,7 +67,9 @@ type SendRequest struct {
 // canonical chat id and assigned send time. A repeated send with the same
 // (chat, sender, client_msg_id) stores nothing and returns the first
 // message. Errors: invalid_argument, too_large, conflict (same key,
-// different text), and the store's unavailable, deadline_exceeded, internal.
+// different text), permission_denied (the sender is not in the group),
+// not_found (unknown group), and the store's unavailable,
+// deadline_exceeded, internal.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	m, err := req.Validate(s.cfg.MaxTextBytes)
 	if err != nil {
@@ -78,7 +92,12 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	if !chat.HasMember(req.Sender) {
+	if chat.IsGroup() {
+		// The store checks membership when it stores the message.
+		if err := ValidateMemberID(req.Sender); err != nil {
+			return Message{}, Errorf(CodeInvalidArgument, "sender: %s", ErrorMessage(err))
+		}
+	} else if !chat.HasMember(req.Sender) {
 		return Message{}, Errorf(CodeInvalidArgument, "sender %q is not a member of chat %q", req.Sender, chat.String())
 	}
 	if err := validateText(req.Text, maxTextBytes); err != nil {

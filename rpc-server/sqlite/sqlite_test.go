@@ -52,7 +52,7 @@ func TestMigrationsRunTwiceAreANoOp(t *testing.T) {
 	if err := db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := n, 1; got != want {
+	if got, want := n, migrationCount(t); got != want {
 		t.Fatalf("schema_migrations rows: got %d, want %d", got, want)
 	}
 }
@@ -62,4 +62,14 @@ func TestOpenFailsOnUnwritableDir(t *testing.T) {
 	if err == nil {
 		t.Fatal("open in /proc succeeded")
 	}
+}
+
+// migrationCount is the number of migration files, each applied once.
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	return len(files)
 }

@@ -123,7 +123,11 @@ func New(write, read *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 // Append implements pigeonhole.Store through the group commit: it returns
 // once the transaction holding m has committed.
 func (s *Store) Append(ctx context.Context, m pigeonhole.Message) (pigeonhole.Message, error) {
-	return s.commit.append(ctx, m)
+	stored, err := s.commit.append(ctx, m)
+	if err == nil && stored.Chat.IsGroup() && stored.SendTime > 0 {
+		s.spreadActivity(ctx, stored)
+	}
+	return stored, err
 }
 
 // Range implements pigeonhole.Store.
