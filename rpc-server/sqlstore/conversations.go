@@ -14,19 +14,11 @@ import (
 // that its placeholders stay far below every engine's limit.
 const maxRowsPerInsert = 500
 
-// spreadActivity moves the activity of a group's members' inbox rows to
-// sendTime after the message has committed, in a statement of its own, so
-// that a send into a large group does not write a row per member inside
-// the append transaction (docs/performance.md has the measurements). Racing
-// sends leave the newest time: a row only moves forward. If it fails (the
-// database went away after the commit), the message is stored and its
-// members' unread counts and last messages are right; only the group's
-// place in their inboxes lags until the group's next send, so the failure
-// is not the sender's to see.
-func (s *Store) spreadActivity(ctx context.Context, m pigeonhole.Message) {
-	chat := m.Chat.String()
-	_, _ = s.write.ExecContext(context.WithoutCancel(ctx),
-		"UPDATE chat_members SET activity = ? WHERE chat = ? AND activity < ?", m.SendTime, chat, m.SendTime)
+// updateActivity moves a group's members' inbox rows to activity; a row
+// only moves forward, so racing updates leave the newest.
+func (s *Store) updateActivity(ctx context.Context, chat string, activity int64) error {
+	_, err := s.write.ExecContext(ctx, "UPDATE chat_members SET activity = ? WHERE chat = ? AND activity < ?", activity, chat, activity)
+	return err
 }
 
 // CreateGroup implements pigeonhole.Conversations.

@@ -93,6 +93,7 @@ type Store struct {
 	opts    Options
 	rangeQ  [2]*sql.Stmt // forward, reverse
 	commit  *groupCommit
+	spread  *spreader
 	closed  atomic.Bool
 }
 
@@ -117,15 +118,17 @@ func New(write, read *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 		s.rangeQ[i] = stmt
 	}
 	s.commit = newGroupCommit(s.opts, s.appendBatch)
+	s.spread = newSpreader(s.updateActivity)
 	return s, nil
 }
 
 // Append implements pigeonhole.Store through the group commit: it returns
-// once the transaction holding m has committed.
+// once the transaction holding m has committed and, for a group, its
+// members' inbox rows have moved (see spreader).
 func (s *Store) Append(ctx context.Context, m pigeonhole.Message) (pigeonhole.Message, error) {
 	stored, err := s.commit.append(ctx, m)
 	if err == nil && stored.Chat.IsGroup() && stored.SendTime > 0 {
-		s.spreadActivity(ctx, stored)
+		s.spread.spread(ctx, stored)
 	}
 	return stored, err
 }
