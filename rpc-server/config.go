@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
@@ -19,6 +20,7 @@ type config struct {
 	DataDir       string
 	MaxTextBytes  int
 	MaxPull       int
+	MaxGroup      int
 	CommitLanes   int
 	RangeCacheMiB int
 	program.Settings
@@ -39,6 +41,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.String(&cfg.DataDir, "data-dir", "PIGEONHOLE_DATA_DIR", "./data", "directory of the embedded store")
 	fs.Int(&cfg.MaxTextBytes, "max-text-bytes", "PIGEONHOLE_MAX_TEXT_BYTES", 64<<10, "largest message text in bytes")
 	fs.Int(&cfg.MaxPull, "max-pull", "PIGEONHOLE_MAX_PULL", 100, "largest page a pull returns")
+	fs.Int(&cfg.MaxGroup, "max-group-members", "PIGEONHOLE_MAX_GROUP_MEMBERS", pigeonhole.DefaultMaxGroupMembers, "most members of a group chat")
 	fs.Int(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", 2, "most group-commit transactions at once (MySQL); one more starts only when the newest has run "+sqlstore.DefaultStallAfter.String())
 	fs.Int(&cfg.RangeCacheMiB, "range-cache-mib", "PIGEONHOLE_RANGE_CACHE_MIB", 32,
 		"memory for history already read, answered without the database (new messages always come from it); 0: off")
@@ -56,8 +59,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.RangeCacheMiB < 0 {
 		return config{}, fmt.Errorf("--range-cache-mib must not be negative")
 	}
-	if cfg.MaxTextBytes <= 0 || cfg.MaxPull <= 0 {
-		return config{}, fmt.Errorf("--max-text-bytes and --max-pull must be positive")
+	if cfg.MaxTextBytes <= 0 || cfg.MaxPull <= 0 || cfg.MaxGroup <= 0 {
+		return config{}, fmt.Errorf("--max-text-bytes, --max-pull and --max-group-members must be positive")
 	}
 	return cfg, nil
 }
@@ -70,7 +73,7 @@ func (c config) logAttrs(redact func(string) string) []any {
 	}
 	return append([]any{
 		"rpc_addr", c.RPCAddr, "advertise_addr", c.AdvertiseAddr, "store", store,
-		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "commit_lanes", c.CommitLanes,
+		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "max_group_members", c.MaxGroup, "commit_lanes", c.CommitLanes,
 		"range_cache_mib", c.RangeCacheMiB, "etcd", c.Etcd,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
 	}, c.Settings.LogAttrs()...)

@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	metrics.ObservePool("write", store.Stats)
-	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull})
+	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxGroupMembers: cfg.MaxGroup})
 
 	var opts []server.Option
 	if len(cfg.Etcd) > 0 {
