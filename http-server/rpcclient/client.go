@@ -161,9 +161,12 @@ func mapped[T any](resp T, err error) (T, error) {
 	return resp, nil
 }
 
-// retryPolicy retries every failed call on another replica: retrying is
-// always safe here, because pulls only read and every send carries a
-// client_msg_id (the gateway assigns one when the client gave none).
+// retryPolicy retries failed calls on another replica. Retrying is safe
+// for all but one method: pulls, inbox and group reads only read, every
+// send carries a client_msg_id (the gateway assigns one when the client
+// gave none), and member changes and read markers come to the same state
+// when repeated. CreateGroup is not retried once it may have reached a
+// replica: a repeat would make a second group.
 func retryPolicy() *retry.FailurePolicy {
 	p := retry.NewFailurePolicy()
 	p.WithMaxRetryTimes(3)
@@ -173,7 +176,9 @@ func retryPolicy() *retry.FailurePolicy {
 	p.WithRetryBreaker(0.3)
 	p.WithRandomBackOff(5, 50)
 	p.ShouldResultRetry = &retry.ShouldResultRetry{
-		ErrorRetryWithCtx: func(context.Context, error, rpcinfo.RPCInfo) bool { return true },
+		ErrorRetryWithCtx: func(_ context.Context, _ error, ri rpcinfo.RPCInfo) bool {
+			return ri == nil || ri.To() == nil || ri.To().Method() != "CreateGroup"
+		},
 	}
 	return p
 }
