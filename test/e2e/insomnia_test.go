@@ -93,7 +93,8 @@ func TestInsomniaCollection(t *testing.T) {
 		}
 		for _, want := range []string{
 			"GET /ping", "GET /healthz", "GET /readyz", "POST /api/send", "GET /api/pull", "POST /api/pull",
-			"200", "400", "404", "405", "409", "415",
+			"POST /api/chats", "GET /api/inbox", "POST /api/read",
+			"200", "400", "403", "404", "405", "409", "413", "415",
 		} {
 			if !seen[want] {
 				t.Errorf("no request for %s", want)
