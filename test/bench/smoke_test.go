@@ -131,6 +131,14 @@ func TestSmoke(t *testing.T) {
 		}
 	})
 
+	t.Run("Inbox", func(t *testing.T) {
+		res := smokeRun(t, gw.URL, append([]string{"--scenario", "inbox", "--members", "3", "--member-chats", "12"}, short...)...)
+		requireOp(t, res, "inbox", 20)
+		if res.Prefill == nil || res.Prefill.Messages != 36 {
+			t.Errorf("prefill: got %+v, want 36 messages", res.Prefill)
+		}
+	})
+
 	t.Run("Reference", func(t *testing.T) {
 		res := smokeRun(t, gw.URL, "--scenario", "reference", "-c", "4", "--loops", "5", "--ramp-up", "400ms")
 		ref := res.Reference
