@@ -16,8 +16,9 @@ namespace go rpc
 
 // Message is one chat message.
 struct Message {
-    // Chat is the chat id, "a:b" for the two members a and b. The service
-    // accepts either order and stores the canonical one.
+    // Chat is the chat id, "a:b" for the two members a and b (or a group
+    // id, see CreateGroup). The service accepts either order and stores
+    // the canonical one.
     1: string Chat
     // Text is the message body.
     2: string Text

@@ -31,7 +31,8 @@ const (
 // Message is one chat message as returned by a pull.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// chat is the canonical chat id, "a:b" for the two members a and b.
+	// chat is the canonical chat id, "a:b" for the two members a and b, or a
+	// group id.
 	Chat string `protobuf:"bytes,1,opt,name=chat,proto3" json:"chat,omitempty"`
 	// text is the message body.
 	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
