@@ -87,16 +87,18 @@ func (req CreateGroupRequest) newGroup(maxMembers int) (Group, error) {
 	if err := validateTitle(req.Title); err != nil {
 		return Group{}, err
 	}
-	ids := req.Members
-	if req.Actor != "" {
-		if err := ValidateMemberID(req.Actor); err != nil {
-			return Group{}, err
-		}
-		ids = append(slices.Clip(ids), req.Actor)
-	}
-	members, err := memberSet(ids, maxMembers, "members")
+	members, err := memberSet(req.Members, maxMembers, "members")
 	if err != nil {
 		return Group{}, err
+	}
+	if req.Actor != "" {
+		if err := ValidateMemberID(req.Actor); err != nil {
+			return Group{}, Errorf(CodeInvalidArgument, "member (the creator): %s", ErrorMessage(err))
+		}
+		if _, in := slices.BinarySearch(members, req.Actor); !in {
+			members = append(members, req.Actor)
+			slices.Sort(members)
+		}
 	}
 	if len(members) == 0 {
 		return Group{}, Errorf(CodeInvalidArgument, "a group needs at least one member")

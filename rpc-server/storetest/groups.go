@@ -153,6 +153,9 @@ func testGroupLimits(t *testing.T, opener Opener) {
 		}
 		_, err := svc.ChangeMembers(ctx(t), pigeonhole.ChangeMembersRequest{Chat: g.Chat.String(), Actor: "m0", Add: []string{"one-more"}})
 		wantCode(t, err, pigeonhole.CodeTooLarge)
+		if owned := createGroup(t, svc, "m0", "", members(max)...); owned.Owner != "m0" || len(owned.Members) != max {
+			t.Fatalf("an actor among the members counts once: %+v", owned)
+		}
 		_, err = svc.ChangeMembers(ctx(t), pigeonhole.ChangeMembersRequest{Chat: g.Chat.String(), Actor: "m0", Remove: []string{"m1"}})
 		wantCode(t, err, pigeonhole.CodePermissionDenied) // no owner: each may only leave
 	})
