@@ -30,10 +30,12 @@ const maxTxAttempts = 3
 // tried alone, so one bad message cannot fail its neighbours.
 func (s *Store) appendBatch(msgs []pigeonhole.Message) []appendResult {
 	out, err := s.appendWithRetry(msgs)
+	if err == nil {
+		return out
+	}
+	out = make([]appendResult, len(msgs))
 	code := pigeonhole.ErrorCode(err)
 	switch {
-	case err == nil:
-		return out
 	case len(msgs) == 1 || code == pigeonhole.CodeUnavailable || code == pigeonhole.CodeDeadlineExceeded:
 		for i := range out {
 			out[i].err = err
