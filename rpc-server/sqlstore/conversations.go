@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math"
-	"slices"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
@@ -192,88 +190,6 @@ func ignoreDone(err error) error {
 	if errors.Is(err, sql.ErrTxDone) {
 		return nil
 	}
-	return err
-}
-
-// Inbox implements pigeonhole.Conversations: one range scan of the inbox
-// index for the page, then, per entry, the chat's newest message (one
-// primary-key lookup), its unread count (a primary-key range of at most
-// MaxUnread+1 entries) and, for a group, its title and members.
-func (s *Store) Inbox(ctx context.Context, q pigeonhole.InboxRange) ([]pigeonhole.InboxEntry, error) {
-	if s.closed.Load() {
-		return nil, errClosed
-	}
-	out, err := s.inbox(ctx, q)
-	if err != nil {
-		return nil, s.translate(ctx, err)
-	}
-	return out, nil
-}
-
-func (s *Store) inbox(ctx context.Context, q pigeonhole.InboxRange) ([]pigeonhole.InboxEntry, error) {
-	before := pigeonhole.InboxPosition{Activity: math.MaxInt64}
-	if q.Before != nil {
-		before = *q.Before
-	}
-	rows, err := s.read.QueryContext(ctx, "SELECT m.chat, m.activity, m.read_up_to FROM chat_members AS m "+s.dialect.UseInboxIndex+
-		" WHERE m.member = ? AND m.activity > ? AND (m.activity < ? OR (m.activity = ? AND m.chat < ?))"+
-		" ORDER BY m.activity DESC, m.chat DESC LIMIT ?",
-		q.Member, q.After, before.Activity, before.Activity, before.Chat, q.Limit)
-	if err != nil {
-		return nil, err
-	}
-	var out []pigeonhole.InboxEntry
-	for rows.Next() {
-		var e pigeonhole.InboxEntry
-		var chat string
-		if err := rows.Scan(&chat, &e.Activity, &e.ReadUpTo); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if e.Chat, err = pigeonhole.ParseChatID(chat); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if err := s.fillEntry(ctx, &out[i], q.Member); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// fillEntry reads an entry's newest message, unread count, title and
-// members.
-func (s *Store) fillEntry(ctx context.Context, e *pigeonhole.InboxEntry, member string) error {
-	chat := e.Chat.String()
-	// The preview needs at most PreviewBytes of text: reading that many
-	// characters is enough.
-	err := s.read.QueryRowContext(ctx, "SELECT send_time, sender, SUBSTR(text, 1, ?) FROM chat_messages WHERE chat = ? ORDER BY send_time DESC LIMIT 1",
-		pigeonhole.PreviewBytes, chat).Scan(&e.Last.SendTime, &e.Last.Sender, &e.Last.Text)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return err
-	default:
-		e.Last.Chat = e.Chat
-	}
-	if e.Unread, e.UnreadCapped, err = s.unread(ctx, chat, member, e.ReadUpTo); err != nil {
-		return err
-	}
-	if !e.Chat.IsGroup() {
-		a, b := e.Chat.Members()
-		e.Members = slices.Compact([]string{a, b})
-		return nil
-	}
-	if err := s.read.QueryRowContext(ctx, "SELECT title FROM chat_groups WHERE chat = ?", chat).Scan(&e.Title); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	e.Members, err = readMembers(ctx, s.read, chat)
 	return err
 }
 
