@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -81,9 +80,9 @@ func (s *Store) appendWithRetry(msgs []pigeonhole.Message) ([]appendResult, erro
 // with pigeonhole.NextSendTime, insert, record the new last send times and
 // the members' inbox rows, and commit. A message to a group is refused
 // unless its sender is a member as read under the chat's lock, which
-// membership changes take too. Because a chat's row stays locked until commit, send times within
-// a chat increase in commit order, across every store instance on the
-// database. appendTx runs it one statement at a time in a database/sql
+// membership changes take too. Because a chat's row stays locked until
+// commit, send times within a chat increase in commit order, across every
+// store instance on the database. appendTx runs it one statement at a time in a database/sql
 // transaction; appendMulti sends the same statements in two round trips.
 
 // appendBatchSQL is one batch's statements and their arguments.
@@ -133,81 +132,6 @@ func newAppendBatchSQL(msgs []pigeonhole.Message) *appendBatchSQL {
 	return b
 }
 
-// groupMembers reads which of the batch's group senders are members of
-// the batch's groups, after the chats are locked: one row per group that
-// exists, and one more per member found. Only called when the batch has
-// group messages.
-func (b *appendBatchSQL) groupMembers() string {
-	return "SELECT g.chat, COALESCE(m.member, '') FROM chat_groups AS g LEFT JOIN chat_members AS m" +
-		" ON m.chat = g.chat AND m.member IN (" + repeatJoin("?", len(b.groups)-b.nGroups) + ")" +
-		" WHERE g.chat IN (" + repeatJoin("?", b.nGroups) + ")"
-}
-
-// groupMemberArgs are groupMembers' arguments.
-func (b *appendBatchSQL) groupMemberArgs() []any {
-	return append(slices.Clone(b.groups[b.nGroups:]), b.groups[:b.nGroups]...)
-}
-
-// memberships is what groupMembers found: the groups that exist, and
-// their members among the senders, by memberKey.
-type memberships map[string]bool
-
-func memberKey(chat, member string) string { return chat + "\x00" + member }
-
-// check refuses m if it goes to a group that does not exist or whose
-// member its sender is not.
-func (ms memberships) check(m pigeonhole.Message) error {
-	if !m.Chat.IsGroup() {
-		return nil
-	}
-	chat := m.Chat.String()
-	switch {
-	case !ms[chat]:
-		return pigeonhole.Errorf(pigeonhole.CodeNotFound, "chat %q does not exist", chat)
-	case !ms[memberKey(chat, m.Sender)]:
-		return pigeonhole.Errorf(pigeonhole.CodePermissionDenied, "sender %q is not a member of chat %q", m.Sender, chat)
-	}
-	return nil
-}
-
-// scanMemberships reads the rows of groupMembers into ms.
-func scanMemberships(ms memberships) func(*sql.Rows) error {
-	return func(rows *sql.Rows) error {
-		var chat, member string
-		if err := rows.Scan(&chat, &member); err != nil {
-			return err
-		}
-		ms[chat] = true
-		if member != "" {
-			ms[memberKey(chat, member)] = true
-		}
-		return nil
-	}
-}
-
-// lockChats creates the chats' rows that do not exist and locks them all.
-func (b *appendBatchSQL) lockChats(d Dialect) string {
-	return upsertChats + repeatJoin("(?, 0)", len(b.chats)) + " " + d.KeepExisting
-}
-
-// lastSendTimes reads the locked rows; a plain read sees their newest
-// committed values.
-func (b *appendBatchSQL) lastSendTimes() string {
-	return "SELECT chat, last_send_time FROM chats WHERE chat IN (" + repeatJoin("?", len(b.chats)) + ")"
-}
-
-// existingKeys loads the stored messages that hold one of the batch's
-// keys. The keys are joined to chat_messages as a table of rows, so that
-// the engine does one index lookup per key: the same keys as a WHERE of
-// OR'ed conditions cost MariaDB's range optimizer more than the lookups
-// themselves (3.6 ms of planning for 104 keys, against 0.25-0.4 ms for the
-// join). Only called when the batch has keys.
-func (b *appendBatchSQL) existingKeys(d Dialect) string {
-	return "SELECT t.chat, t.sender, t.client_msg_id, t.send_time, t.text" +
-		" FROM " + d.KeyRows(len(b.keyArgs)/3) + " JOIN chat_messages AS t " + d.UseIdempotencyIndex +
-		" ON t.chat = k.chat AND t.sender = k.sender AND t.client_msg_id = k.client_msg_id"
-}
-
 // assign resolves each message against existing (the stored messages by
 // idempotencyKey), refuses those that fail the membership check, and gives
 // the others send times after last (each chat's last send time), updating
@@ -246,40 +170,6 @@ func (b *appendBatchSQL) assign(now time.Time, last map[string]int64, existing m
 		return out, "", nil, nil
 	}
 	return out, "INSERT INTO chat_messages (chat, send_time, sender, client_msg_id, text) VALUES " + repeatJoin("(?, ?, ?, ?, ?)", inserted), args, added
-}
-
-// inboxRows returns the statement that records the new messages (from
-// assign) in their members' inbox rows, with its arguments: both members'
-// rows of a two-member chat (created with its first message), and the
-// sender's row of a group. Each row's activity moves to the chat's newest
-// send time and the sender's read marker to their newest message; neither
-// ever moves back. A group's other members' activity is moved after the
-// commit (Store.spreadActivity), so that a send into a large group writes
-// one row here, not one per member.
-func inboxRows(d Dialect, added []pigeonhole.Message) (string, []any) {
-	type row struct{ activity, read int64 }
-	rows := map[[2]string]row{}
-	mark := func(chat, member string, activity, read int64) {
-		r := rows[[2]string{chat, member}]
-		rows[[2]string{chat, member}] = row{max(r.activity, activity), max(r.read, read)}
-	}
-	for _, m := range added {
-		chat := m.Chat.String()
-		mark(chat, m.Sender, m.SendTime, m.SendTime)
-		if !m.Chat.IsGroup() {
-			a, b := m.Chat.Members()
-			mark(chat, a, m.SendTime, 0)
-			mark(chat, b, m.SendTime, 0)
-		}
-	}
-	keys := slices.SortedFunc(maps.Keys(rows), func(x, y [2]string) int {
-		return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
-	})
-	args := make([]any, 0, 4*len(keys))
-	for _, k := range keys {
-		args = append(args, k[0], k[1], rows[k].activity, rows[k].read)
-	}
-	return "INSERT INTO chat_members (chat, member, activity, read_up_to) VALUES " + repeatJoin("(?, ?, ?, ?)", len(keys)) + " " + d.MergeInboxRow, args
 }
 
 // updateLastSendTimes records last (after assign) in the chats' rows.
