@@ -121,4 +121,3 @@ func inboxRows(d Dialect, added []pigeonhole.Message) (string, []any) {
 	}
 	return "INSERT INTO chat_members (chat, member, activity, read_up_to) VALUES " + repeatJoin("(?, ?, ?, ?)", len(keys)) + " " + d.MergeInboxRow, args
 }
-
