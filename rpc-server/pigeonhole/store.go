@@ -64,7 +64,8 @@ type Conversations interface {
 	// change's.
 	ChangeGroup(ctx context.Context, chat ChatID, change func(Group) (Group, error)) (Group, error)
 	// Inbox returns at most q.Limit entries of q.Member's inbox in inbox
-	// order, with every field of InboxEntry set (Last's text in full).
+	// order, with every field of InboxEntry set (Last's text at least its
+	// first PreviewBytes characters: the service cuts the preview).
 	Inbox(ctx context.Context, q InboxRange) ([]InboxEntry, error)
 	// MarkRead moves member's read marker in chat forward to sendTime,
 	// never back and never past the chat's newest message, and returns
