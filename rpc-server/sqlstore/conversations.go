@@ -64,7 +64,9 @@ func (s *Store) Group(ctx context.Context, chat pigeonhole.ChatID) (pigeonhole.G
 	if s.closed.Load() {
 		return pigeonhole.Group{}, errClosed
 	}
-	g, err := readGroup(ctx, s.read, chat)
+	// From the write pool: membership decides who may read a chat, so it
+	// must not come from a replica that may lag behind a removal.
+	g, err := readGroup(ctx, s.write, chat)
 	if err != nil {
 		return pigeonhole.Group{}, s.translate(ctx, err)
 	}
