@@ -90,7 +90,7 @@ func chatIsGroup(chat string) bool {
 // next_cursor, lists: exactly the chats with activity newer than the
 // first pass's start.
 func testInboxPagingWhileActive(t *testing.T, opener Opener) {
-	svc := open(t, opener, nil)
+	svc, other := open(t, opener, nil), open(t, opener, nil)
 	chats := memberChats(t, svc, "m", 25)
 	for _, chat := range chats {
 		send(t, svc, chat, "m", "hello "+chat)
@@ -99,12 +99,14 @@ func testInboxPagingWhileActive(t *testing.T, opener Opener) {
 	touched := map[string]bool{}
 	cursor := ""
 	for page := 0; ; page++ {
-		p := inbox(t, svc, "m", cursor, 4)
+		// Pages alternate between two instances: the cursor is the whole
+		// state of a pass.
+		p := inbox(t, []*pigeonhole.Service{svc, other}[page%2], "m", cursor, 4)
 		listed = append(listed, p.Chats...)
 		// One chat already listed and one not yet listed move to the top.
 		if len(listed) > 0 {
 			seen := listed[len(listed)/2].Chat.String()
-			send(t, svc, seen, "m", "again")
+			send(t, other, seen, "m", "again")
 			touched[seen] = true
 		}
 		for _, chat := range chats {
