@@ -14,6 +14,22 @@
 
 namespace go rpc
 
+// The contract's constants: both sides read them from the generated code,
+// so neither imports the other.
+
+// ServiceName is the message service's name in discovery: replicas register
+// under it and gateways resolve it.
+const string ServiceName = "pigeonhole.message"
+
+// MaxBatch is the most items a SendBatchRequest or PullBatchRequest may
+// carry; the service refuses a larger batch whole.
+const i32 MaxBatch = 1024
+
+// RequestIDKey is the TTHeader metainfo key under which a caller's request
+// id travels with an RPC, for the service's logs. Over plain Framed
+// transport it is simply not sent.
+const string RequestIDKey = "request_id"
+
 // Message is one chat message.
 struct Message {
     // Chat is the chat id, "a:b" for the two members a and b (or a group

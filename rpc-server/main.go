@@ -14,12 +14,13 @@ import (
 	"github.com/cloudwego/kitex/server"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/etcd"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
@@ -106,7 +107,7 @@ func registration(cfg config, log *slog.Logger) ([]server.Option, error) {
 	}
 	return etcd.Registration(etcd.Config{
 		Endpoints:   cfg.Etcd,
-		ServiceName: kitexrpc.ServiceName,
+		ServiceName: rpc.ServiceName,
 		Advertise:   advertise,
 		LeaseTTL:    cfg.LeaseTTL,
 		Drain:       cfg.Drain,

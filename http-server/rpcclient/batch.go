@@ -16,9 +16,9 @@ import (
 // needs no closing.
 type batcher[In, Out any] struct {
 	lanes, max int
-	// call sends one batch RPC; ids are the items' request ids. It returns
-	// one outcome per item, in order.
-	call func(items []In, ids []string) []outcome[Out]
+	// call sends one batch RPC on ctx (see batchContext); ids are the
+	// items' request ids. It returns one outcome per item, in order.
+	call func(ctx context.Context, items []In, ids []string) []outcome[Out]
 
 	mu       sync.Mutex
 	queue    []*pending[In, Out]
@@ -62,8 +62,6 @@ func (b *batcher[In, Out]) do(ctx context.Context, in In, id string) (Out, error
 // lane sends batches until the queue is empty.
 func (b *batcher[In, Out]) lane() {
 	batch := make([]*pending[In, Out], 0, b.max)
-	items := make([]In, 0, b.max)
-	ids := make([]string, 0, b.max)
 	for {
 		b.mu.Lock()
 		n := min(len(b.queue), b.max)
@@ -82,20 +80,28 @@ func (b *batcher[In, Out]) lane() {
 
 		// Calls whose caller has given up are not sent.
 		live := batch[:0]
-		items, ids = items[:0], ids[:0]
+		// Each batch has slices of its own: an attempt Kitex has given up
+		// on (its timeout passed) may still be encoding them after the
+		// call returns.
+		items := make([]In, 0, len(batch))
+		ids := make([]string, 0, len(batch))
+		callers := make([]context.Context, 0, len(batch))
 		for _, p := range batch {
 			if p.ctx.Err() == nil {
 				live = append(live, p)
 				items = append(items, p.in)
 				ids = append(ids, p.id)
+				callers = append(callers, p.ctx)
 			}
 		}
 		if len(live) == 0 {
 			continue
 		}
-		for i, o := range b.call(items, ids) {
+		ctx, cancel := batchContext(callers)
+		for i, o := range b.call(ctx, items, ids) {
 			live[i].done <- o
 		}
+		cancel()
 		clear(batch) // drop the references until the next batch
 	}
 }

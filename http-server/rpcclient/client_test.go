@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudwego/kitex/server"
+
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
@@ -44,7 +46,9 @@ type service struct {
 	logs  *syncBuffer
 }
 
-func startService(t *testing.T) *service {
+// startService starts the service; opts are extra Kitex server options
+// (middlewares that watch or disturb the RPCs).
+func startService(t *testing.T, opts ...server.Option) *service {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
@@ -56,7 +60,7 @@ func startService(t *testing.T) *service {
 	done := make(chan error, 1)
 	go func() {
 		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{}), log, nil)
-		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second})
+		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second, Options: opts})
 	}()
 	t.Cleanup(func() {
 		cancel()
