@@ -79,6 +79,14 @@ func (g *gateway) inbox(c context.Context, ctx *app.RequestContext) {
 		g.fail(c, ctx, err)
 		return
 	}
+	// A page of groups carries their member lists: it is held within the
+	// answers' byte budget, as pull pages are.
+	release, err := g.answers.acquire(sc, inboxAnswerBytes(page))
+	if err != nil {
+		g.fail(c, ctx, err)
+		return
+	}
+	defer release()
 	out := pbInbox(page)
 	if ct, ok := protobufAccepted(ctx); ok {
 		writeProtobuf(ctx, consts.StatusOK, ct, out)
@@ -109,6 +117,20 @@ func (g *gateway) read(c context.Context, ctx *app.RequestContext) {
 	}
 	body := jsonBody(ctx, consts.StatusOK)
 	body.B = appendReadJSON(body.B, out)
+}
+
+// inboxAnswerBytes estimates what an inbox page costs while it is held
+// and encoded, as answerBytes does for a pull's page.
+func inboxAnswerBytes(page pigeonhole.InboxPage) int64 {
+	const perEntry, perMember = 160, 4 // times, counts, field names, punctuation
+	var n int64
+	for _, e := range page.Chats {
+		n += int64(len(e.Title)+len(e.Last.Text)+len(e.Last.Sender)) + perEntry
+		for _, m := range e.Members {
+			n += int64(len(m)) + perMember
+		}
+	}
+	return 2 * n
 }
 
 func pbInbox(page pigeonhole.InboxPage) *pb.InboxResponse {

@@ -51,7 +51,7 @@ func (s *Service) Group(ctx context.Context, req GroupRequest) (Group, error) {
 		}
 	}
 	if req.Actor != "" && !g.HasMember(req.Actor) {
-		return Group{}, Errorf(CodePermissionDenied, "%q is not a member of chat %q", req.Actor, chat.String())
+		return Group{}, Errorf(CodePermissionDenied, "%s is not a member of chat %s", Quote(req.Actor), Quote(chat.String()))
 	}
 	return g, nil
 }
@@ -126,7 +126,7 @@ func (s *Service) MarkRead(ctx context.Context, req ReadRequest) (ReadState, err
 		return ReadState{}, Errorf(CodeInvalidArgument, "member: %s", ErrorMessage(err))
 	}
 	if !chat.IsGroup() && !chat.HasMember(req.Member) {
-		return ReadState{}, Errorf(CodeInvalidArgument, "member %q is not a member of chat %q", req.Member, chat.String())
+		return ReadState{}, Errorf(CodeInvalidArgument, "member %s is not a member of chat %s", Quote(req.Member), Quote(chat.String()))
 	}
 	if req.SendTime < 0 {
 		return ReadState{}, Errorf(CodeInvalidArgument, "send_time must not be negative, got %d", req.SendTime)

@@ -125,11 +125,11 @@ type MemberChange struct {
 // than the limit).
 func (c MemberChange) Apply(g Group) (Group, error) {
 	if !g.HasMember(c.Actor) {
-		return Group{}, Errorf(CodePermissionDenied, "%q is not a member of chat %q", c.Actor, g.Chat.String())
+		return Group{}, Errorf(CodePermissionDenied, "%s is not a member of chat %s", Quote(c.Actor), Quote(g.Chat.String()))
 	}
 	for _, id := range c.Remove {
 		if id != c.Actor && c.Actor != g.Owner {
-			return Group{}, Errorf(CodePermissionDenied, "only the owner of chat %q may remove %q", g.Chat.String(), id)
+			return Group{}, Errorf(CodePermissionDenied, "only the owner of chat %s may remove %s", Quote(g.Chat.String()), Quote(id))
 		}
 	}
 	members := make([]string, 0, len(g.Members)+len(c.Add))
@@ -143,9 +143,9 @@ func (c MemberChange) Apply(g Group) (Group, error) {
 	members = slices.Compact(members)
 	switch {
 	case len(members) == 0:
-		return Group{}, Errorf(CodeConflict, "chat %q would have no members left", g.Chat.String())
+		return Group{}, Errorf(CodeConflict, "chat %s would have no members left", Quote(g.Chat.String()))
 	case len(members) > c.MaxMembers:
-		return Group{}, Errorf(CodeTooLarge, "chat %q would have %d members, more than the limit of %d", g.Chat.String(), len(members), c.MaxMembers)
+		return Group{}, Errorf(CodeTooLarge, "chat %s would have %d members, more than the limit of %d", Quote(g.Chat.String()), len(members), c.MaxMembers)
 	}
 	out := g
 	out.Members = members
@@ -163,7 +163,7 @@ func (req ChangeMembersRequest) change(maxMembers int) (ChatID, MemberChange, er
 		return ChatID{}, MemberChange{}, err
 	}
 	if !chat.IsGroup() {
-		return ChatID{}, MemberChange{}, Errorf(CodeInvalidArgument, "chat %q has two fixed members; only a group's members change", chat.String())
+		return ChatID{}, MemberChange{}, Errorf(CodeInvalidArgument, "chat %s has two fixed members; only a group's members change", Quote(chat.String()))
 	}
 	if err := ValidateMemberID(req.Actor); err != nil {
 		return ChatID{}, MemberChange{}, Errorf(CodeInvalidArgument, "member (who makes the change): %s", ErrorMessage(err))
@@ -181,7 +181,7 @@ func (req ChangeMembersRequest) change(maxMembers int) (ChatID, MemberChange, er
 	}
 	for _, id := range add {
 		if _, both := slices.BinarySearch(remove, id); both {
-			return ChatID{}, MemberChange{}, Errorf(CodeConflict, "%q is both added and removed", id)
+			return ChatID{}, MemberChange{}, Errorf(CodeConflict, "%s is both added and removed", Quote(id))
 		}
 	}
 	return chat, MemberChange{Actor: req.Actor, Add: add, Remove: remove, MaxMembers: maxMembers}, nil

@@ -85,7 +85,7 @@ func readGroup(ctx context.Context, q querier, chat pigeonhole.ChatID) (pigeonho
 	err := q.QueryRowContext(ctx, "SELECT title, owner, created_at FROM chat_groups WHERE chat = ?", chat.String()).
 		Scan(&g.Title, &g.Owner, &g.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return pigeonhole.Group{}, pigeonhole.Errorf(pigeonhole.CodeNotFound, "chat %q does not exist", chat.String())
+		return pigeonhole.Group{}, pigeonhole.Errorf(pigeonhole.CodeNotFound, "chat %s does not exist", pigeonhole.Quote(chat.String()))
 	}
 	if err != nil {
 		return pigeonhole.Group{}, err
@@ -125,7 +125,7 @@ func (s *Store) ChangeGroup(ctx context.Context, chat pigeonhole.ChatID, change 
 		var last int64
 		if err := tx.QueryRowContext(ctx, "SELECT last_send_time FROM chats WHERE chat = ? "+s.dialect.LockRow, id).Scan(&last); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				return pigeonhole.Errorf(pigeonhole.CodeNotFound, "chat %q does not exist", id)
+				return pigeonhole.Errorf(pigeonhole.CodeNotFound, "chat %s does not exist", pigeonhole.Quote(id))
 			}
 			return err
 		}
@@ -241,7 +241,7 @@ func (s *Store) markRead(ctx context.Context, chat pigeonhole.ChatID, member str
 		if _, err := readGroup(ctx, s.write, chat); err != nil {
 			return pigeonhole.ReadState{}, err
 		}
-		return pigeonhole.ReadState{}, pigeonhole.Errorf(pigeonhole.CodePermissionDenied, "%q is not a member of chat %q", member, id)
+		return pigeonhole.ReadState{}, pigeonhole.Errorf(pigeonhole.CodePermissionDenied, "%s is not a member of chat %s", pigeonhole.Quote(member), pigeonhole.Quote(id))
 	case errors.Is(err, sql.ErrNoRows):
 		return pigeonhole.ReadState{}, nil // a two-member chat without messages
 	case err != nil:

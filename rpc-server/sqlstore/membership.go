@@ -43,9 +43,9 @@ func (ms memberships) check(m pigeonhole.Message) error {
 	chat := m.Chat.String()
 	switch {
 	case !ms[chat]:
-		return pigeonhole.Errorf(pigeonhole.CodeNotFound, "chat %q does not exist", chat)
+		return pigeonhole.Errorf(pigeonhole.CodeNotFound, "chat %s does not exist", pigeonhole.Quote(chat))
 	case !ms[memberKey(chat, m.Sender)]:
-		return pigeonhole.Errorf(pigeonhole.CodePermissionDenied, "sender %q is not a member of chat %q", m.Sender, chat)
+		return pigeonhole.Errorf(pigeonhole.CodePermissionDenied, "sender %s is not a member of chat %s", pigeonhole.Quote(m.Sender), pigeonhole.Quote(chat))
 	}
 	return nil
 }
