@@ -2,6 +2,10 @@ package rpcclient
 
 import (
 	"context"
+	"errors"
+
+	"github.com/cloudwego/kitex/client/callopt"
+	"github.com/cloudwego/kitex/pkg/kerrors"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
@@ -13,7 +17,23 @@ func (c *Client) CreateGroup(ctx context.Context, req pigeonhole.CreateGroupRequ
 	if req.Actor != "" {
 		wire.Actor = &req.Actor
 	}
-	return groupResult(c.rpc.CreateGroup(c.outgoing(ctx), wire))
+	return groupResult(callUnrepeated(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.GroupResponse, error) {
+		return c.rpc.CreateGroup(ctx, wire, opts...)
+	}))
+}
+
+// callUnrepeated is call for a call that must not run twice: a repeated
+// CreateGroup would make a second group. An attempt is retried only when
+// it got no connection, so that its request never left.
+func callUnrepeated[T any](c *Client, ctx context.Context, try attempt[T]) (T, error) {
+	out := c.outgoing(ctx)
+	for retries := 0; ; retries++ {
+		resp, err := try(out, deadlineOption(ctx, c.timeout)...)
+		c.failures.record(err)
+		if err == nil || retries == maxRetries || !errors.Is(err, kerrors.ErrGetConnection) || c.failures.tooHigh() || !pause(ctx) {
+			return resp, err
+		}
+	}
 }
 
 // Group returns a chat's title and members. Errors as for Send.
@@ -22,13 +42,17 @@ func (c *Client) Group(ctx context.Context, req pigeonhole.GroupRequest) (pigeon
 	if req.Actor != "" {
 		wire.Actor = &req.Actor
 	}
-	return groupResult(c.rpc.GetGroup(c.outgoing(ctx), wire))
+	return groupResult(call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.GroupResponse, error) {
+		return c.rpc.GetGroup(ctx, wire, opts...)
+	}))
 }
 
 // ChangeMembers adds and removes a group's members. Errors as for Send.
 func (c *Client) ChangeMembers(ctx context.Context, req pigeonhole.ChangeMembersRequest) (pigeonhole.Group, error) {
-	return groupResult(c.rpc.ChangeMembers(c.outgoing(ctx), &rpc.ChangeMembersRequest{
-		Chat: req.Chat, Actor: req.Actor, Add: req.Add, Remove: req.Remove,
+	// Repeated, a change comes to the same members: it may be retried.
+	wire := &rpc.ChangeMembersRequest{Chat: req.Chat, Actor: req.Actor, Add: req.Add, Remove: req.Remove}
+	return groupResult(call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.GroupResponse, error) {
+		return c.rpc.ChangeMembers(ctx, wire, opts...)
 	}))
 }
 
@@ -59,7 +83,9 @@ func (c *Client) Inbox(ctx context.Context, req pigeonhole.InboxRequest) (pigeon
 	if req.Cursor != "" {
 		wire.Cursor = &req.Cursor
 	}
-	resp, err := c.rpc.Inbox(c.outgoing(ctx), wire)
+	resp, err := call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.InboxResponse, error) {
+		return c.rpc.Inbox(ctx, wire, opts...)
+	})
 	if err != nil {
 		return pigeonhole.InboxPage{}, transportError(err)
 	}
@@ -92,7 +118,11 @@ func (c *Client) Inbox(ctx context.Context, req pigeonhole.InboxRequest) (pigeon
 
 // MarkRead moves a member's read marker. Errors as for Send.
 func (c *Client) MarkRead(ctx context.Context, req pigeonhole.ReadRequest) (pigeonhole.ReadState, error) {
-	resp, err := c.rpc.MarkRead(c.outgoing(ctx), &rpc.MarkReadRequest{Chat: req.Chat, Member: req.Member, SendTime: req.SendTime})
+	// A marker only moves forward: a repeat changes nothing.
+	wire := &rpc.MarkReadRequest{Chat: req.Chat, Member: req.Member, SendTime: req.SendTime}
+	resp, err := call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.MarkReadResponse, error) {
+		return c.rpc.MarkRead(ctx, wire, opts...)
+	})
 	if err != nil {
 		return pigeonhole.ReadState{}, transportError(err)
 	}
