@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"slices"
 	"strings"
@@ -62,5 +63,35 @@ func TestLoggedConfigMasksThePassword(t *testing.T) {
 	}
 	if got := mysql.RedactDSN(cfg.MySQL); !strings.Contains(got, "user:xxxxx@tcp(db:3306)/x") {
 		t.Fatalf("redacted DSN %q", got)
+	}
+}
+
+// With --etcd, a second replica on the same host must start beside the
+// first: addresses left unset take free ports, given ones are kept.
+func TestEtcdTakesFreePortsUnlessGiven(t *testing.T) {
+	getenv := func(env map[string]string) func(string) string { return func(k string) string { return env[k] } }
+	cfg, err := parseConfig([]string{"--etcd", "e:2379"}, getenv(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RPCAddr != ":0" || cfg.MetricsAddr != ":0" {
+		t.Fatalf("with --etcd and no addresses: rpc %q, metrics %q; want :0 and :0", cfg.RPCAddr, cfg.MetricsAddr)
+	}
+	cfg, err = parseConfig([]string{"--etcd", "e:2379", "--rpc-addr", ":8888"}, getenv(map[string]string{"PIGEONHOLE_METRICS_ADDR": ":9091"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RPCAddr != ":8888" || cfg.MetricsAddr != ":9091" {
+		t.Fatalf("given addresses: rpc %q, metrics %q; want :8888 and :9091", cfg.RPCAddr, cfg.MetricsAddr)
+	}
+	cfg, err = parseConfig([]string{"--etcd", "e:2379", "--metrics-addr="}, getenv(nil), io.Discard)
+	if err != nil || cfg.MetricsAddr != "" {
+		t.Fatalf("--metrics-addr= (off) with --etcd: got %q, %v", cfg.MetricsAddr, err)
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	if _, err := parseConfig([]string{"--version"}, func(string) string { return "" }, io.Discard); !errors.Is(err, program.ErrVersion) {
+		t.Fatalf("--version: got %v, want program.ErrVersion", err)
 	}
 }

@@ -24,6 +24,9 @@ type ChatID struct {
 // "a1:a2" name the same chat; a group id is its own canonical form. It
 // returns invalid_argument errors only.
 func ParseChatID(s string) (ChatID, error) {
+	if s == "" {
+		return ChatID{}, Errorf(CodeInvalidArgument, "chat is required")
+	}
 	first, second, ok := strings.Cut(s, ":")
 	if !ok {
 		if validGroupID(s) {

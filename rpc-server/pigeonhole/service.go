@@ -93,6 +93,9 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
+	if req.Sender == "" {
+		return Message{}, Errorf(CodeInvalidArgument, "sender is required")
+	}
 	if chat.IsGroup() {
 		// The store checks membership when it stores the message.
 		if err := ValidateMemberID(req.Sender); err != nil {

@@ -33,8 +33,9 @@ type insomniaResource struct {
 	Method      string            `json:"method"`
 	URL         string            `json:"url"`
 	Body        struct {
-		MimeType string `json:"mimeType"`
-		Text     string `json:"text"`
+		MimeType string         `json:"mimeType"`
+		Text     string         `json:"text"`
+		Params   []insomniaPair `json:"params"` // a form's fields
 	} `json:"body"`
 	Parameters []insomniaPair `json:"parameters"`
 	Headers    []insomniaPair `json:"headers"`
@@ -90,9 +91,17 @@ func TestInsomniaCollection(t *testing.T) {
 			u, _ := url.Parse(baseURLTag.ReplaceAllString(r.URL, "http://x"))
 			seen[r.Method+" "+u.Path] = true
 			seen[strconv.Itoa(wantStatus(t, r))] = true
+			if r.Body.MimeType != "" {
+				seen[r.Method+" "+u.Path+" as "+r.Body.MimeType] = true
+			}
+			if acceptsProtobuf(r) {
+				seen[r.Method+" "+u.Path+" answered in protobuf"] = true
+			}
 		}
 		for _, want := range []string{
-			"GET /ping", "GET /healthz", "GET /readyz", "POST /api/send", "GET /api/pull", "POST /api/pull",
+			"GET /ping", "GET /healthz", "GET /readyz", "GET /metrics", "POST /api/send", "GET /api/pull", "POST /api/pull",
+			"POST /api/send as application/json", "POST /api/send as application/x-protobuf",
+			"POST /api/send as application/x-www-form-urlencoded", "GET /api/pull answered in protobuf",
 			"POST /api/chats", "GET /api/inbox", "POST /api/read",
 			"200", "400", "403", "404", "405", "409", "413", "415",
 		} {
@@ -112,6 +121,9 @@ func TestInsomniaCollection(t *testing.T) {
 					resp.wantError(t, want, code[1])
 				} else if resp.status != want {
 					t.Errorf("status %d, want %d; body: %s", resp.status, want, resp.body)
+				}
+				if got := resp.header.Get("Content-Type"); acceptsProtobuf(r) && !strings.HasPrefix(got, "application/x-protobuf") {
+					t.Errorf("Accept: application/x-protobuf answered with Content-Type %q", got)
 				}
 			})
 		}
@@ -142,8 +154,16 @@ func wantStatus(t *testing.T, r insomniaResource) int {
 	return status
 }
 
+// acceptsProtobuf reports whether r asks for a protobuf answer.
+func acceptsProtobuf(r insomniaResource) bool {
+	return slices.ContainsFunc(r.Headers, func(h insomniaPair) bool {
+		return !h.Disabled && strings.EqualFold(h.Name, "Accept") && strings.Contains(h.Value, "application/x-protobuf")
+	})
+}
+
 // replay sends r as Insomnia would: base_url filled in, parameters added to
-// the query, enabled headers set, Content-Type from the body's mimeType.
+// the query, enabled headers set, Content-Type from the body's mimeType, a
+// form's fields URL-encoded as its body.
 func replay(t *testing.T, a *api, r insomniaResource) response {
 	t.Helper()
 	path := baseURLTag.ReplaceAllString(r.URL, "")
@@ -170,5 +190,15 @@ func replay(t *testing.T, a *api, r insomniaResource) response {
 	if r.Body.MimeType != "" && !hasContentType {
 		header = append(header, "Content-Type", r.Body.MimeType)
 	}
-	return a.do(t, r.Method, path, r.Body.Text, header...)
+	body := r.Body.Text
+	if len(r.Body.Params) > 0 {
+		form := url.Values{}
+		for _, p := range r.Body.Params {
+			if !p.Disabled {
+				form.Add(p.Name, p.Value)
+			}
+		}
+		body = form.Encode()
+	}
+	return a.do(t, r.Method, path, body, header...)
 }
