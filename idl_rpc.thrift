@@ -23,7 +23,14 @@ const string ServiceName = "pigeonhole.message"
 
 // MaxBatch is the most items a SendBatchRequest or PullBatchRequest may
 // carry; the service refuses a larger batch whole.
-const i32 MaxBatch = 1024
+const i32 MaxBatch = 128
+
+// MaxBatchBytes is the most text (in bytes) one batch carries: the service
+// refuses a SendBatchRequest of several items whose texts come to more,
+// and shares it among a PullBatchRequest's pages, each page's byte budget
+// an equal share (but at least one message). A batch is one request and
+// one answer, each held whole in memory on both sides.
+const i32 MaxBatchBytes = 8388608
 
 // RequestIDKey is the TTHeader metainfo key under which a caller's request
 // id travels with an RPC, for the service's logs. Over plain Framed

@@ -31,8 +31,13 @@ func TestConfigNames(t *testing.T) {
 	}
 	// Each default is the constant the code falls back on too.
 	if def.MaxTextBytes != pigeonhole.DefaultMaxTextBytes || def.MaxPull != pigeonhole.DefaultMaxPull ||
+		def.MaxPageBytes != pigeonhole.DefaultMaxPageBytes ||
 		def.CommitLanes != mysql.DefaultCommitLanes || def.ExitWait != program.DefaultExitWait {
-		t.Fatalf("defaults: text %d, pull %d, lanes %d, exit wait %v", def.MaxTextBytes, def.MaxPull, def.CommitLanes, def.ExitWait)
+		t.Fatalf("defaults: text %d, pull %d, page bytes %d, lanes %d, exit wait %v",
+			def.MaxTextBytes, def.MaxPull, def.MaxPageBytes, def.CommitLanes, def.ExitWait)
+	}
+	if env, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_MAX_PAGE_BYTES": "70000"}[k] }, io.Discard); err != nil || env.MaxPageBytes != 70000 {
+		t.Fatalf("PIGEONHOLE_MAX_PAGE_BYTES=70000: got %d, %v", env.MaxPageBytes, err)
 	}
 	if def.RangeCacheMiB != 32 || def.PprofAddr != "" {
 		t.Fatalf("defaults: range cache %d MiB, pprof %q", def.RangeCacheMiB, def.PprofAddr)
@@ -47,7 +52,7 @@ func TestConfigNames(t *testing.T) {
 	if small, err := parseConfig([]string{"--max-group-members", "50"}, func(string) string { return "" }, io.Discard); err != nil || small.MaxGroup != 50 {
 		t.Fatalf("--max-group-members 50: got %d, %v", small.MaxGroup, err)
 	}
-	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-group-members", "0"}} {
+	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}, {"--max-group-members", "0"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}

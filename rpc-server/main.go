@@ -62,7 +62,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	metrics.ObservePool("write", store.Stats)
-	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxGroupMembers: cfg.MaxGroup})
+	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{
+		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxPageBytes: cfg.MaxPageBytes, MaxGroupMembers: cfg.MaxGroup,
+	})
 
 	lns, err := listen(cfg)
 	if err != nil {
@@ -94,7 +96,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	log.Info("serving", serving...)
 	handler := kitexrpc.NewHandler(svc, log, metrics)
-	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{Listener: lns.rpc, ExitWait: cfg.ExitWait, Options: opts})
+	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{
+		Listener: lns.rpc, ExitWait: cfg.ExitWait, Options: opts,
+		MaxRequestBytes: kitexrpc.MaxRequestBytesFor(cfg.MaxTextBytes),
+	})
 	cancel()
 	err = errors.Join(err, <-opsDone)
 	log.Info("stopped", "error", err)

@@ -155,7 +155,8 @@ func New(cfg Config) (*Client, error) {
 	if lanes <= 0 {
 		lanes = DefaultBatchLanes
 	}
-	sends := &batcher[*rpc.SendRequest, *rpc.SendResponse]{lanes: lanes, max: most, call: cl.sendBatch}
+	sends := &batcher[*rpc.SendRequest, *rpc.SendResponse]{lanes: lanes, max: most, call: cl.sendBatch,
+		cost: func(r *rpc.SendRequest) int { return len(r.Message.Text) }, maxCost: MaxBatchBytes}
 	pulls := &batcher[*rpc.PullRequest, *rpc.PullResponse]{lanes: lanes, max: most, call: cl.pullBatch}
 	cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
 		return sends.do(ctx, req, cl.id(ctx))
@@ -166,9 +167,14 @@ func New(cfg Config) (*Client, error) {
 	return cl, nil
 }
 
-// MaxBatch is the most calls one batch RPC carries: the service refuses
-// more (the contract's rpc.MaxBatch).
-const MaxBatch = rpc.MaxBatch
+// Batch bounds, the contract's (rpc.MaxBatch, rpc.MaxBatchBytes): the
+// most calls one batch RPC carries, and the most text one SendBatch
+// carries (a PullBatch's answer the service bounds). The service refuses
+// more.
+const (
+	MaxBatch      = rpc.MaxBatch
+	MaxBatchBytes = rpc.MaxBatchBytes
+)
 
 // mapped passes an RPC's outcome on with its transport error mapped.
 func mapped[T any](resp T, err error) (T, error) {

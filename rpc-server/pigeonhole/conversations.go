@@ -95,7 +95,7 @@ func (s *Service) IsMember(ctx context.Context, chat ChatID, member string) (boo
 // InboxPage for the cursor's guarantee). Errors: invalid_argument, and the
 // store's.
 func (s *Service) Inbox(ctx context.Context, req InboxRequest) (InboxPage, error) {
-	if err := ValidateMemberID(req.Member); err != nil {
+	if err := ValidateStoredMemberID(req.Member); err != nil {
 		return InboxPage{}, Errorf(CodeInvalidArgument, "member: %s", ErrorMessage(err))
 	}
 	limit, err := inboxLimit(req.Limit)
@@ -122,7 +122,7 @@ func (s *Service) MarkRead(ctx context.Context, req ReadRequest) (ReadState, err
 	if err != nil {
 		return ReadState{}, err
 	}
-	if err := ValidateMemberID(req.Member); err != nil {
+	if err := ValidateStoredMemberID(req.Member); err != nil {
 		return ReadState{}, Errorf(CodeInvalidArgument, "member: %s", ErrorMessage(err))
 	}
 	if !chat.IsGroup() && !chat.HasMember(req.Member) {

@@ -165,7 +165,7 @@ func (req ChangeMembersRequest) change(maxMembers int) (ChatID, MemberChange, er
 	if !chat.IsGroup() {
 		return ChatID{}, MemberChange{}, Errorf(CodeInvalidArgument, "chat %s has two fixed members; only a group's members change", Quote(chat.String()))
 	}
-	if err := ValidateMemberID(req.Actor); err != nil {
+	if err := ValidateStoredMemberID(req.Actor); err != nil {
 		return ChatID{}, MemberChange{}, Errorf(CodeInvalidArgument, "member (who makes the change): %s", ErrorMessage(err))
 	}
 	add, err := memberSet(req.Add, maxMembers, "add")

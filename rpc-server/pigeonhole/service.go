@@ -12,6 +12,10 @@ type Config struct {
 	MaxTextBytes int // default DefaultMaxTextBytes
 	DefaultLimit int // default DefaultPullLimit
 	MaxLimit     int // default DefaultMaxPull
+	// MaxPageBytes is the byte budget of a page's texts (default
+	// DefaultMaxPageBytes). Below MaxTextBytes it is raised to it, so that
+	// a page of one message is never over the budget.
+	MaxPageBytes int
 	// MaxGroupMembers bounds a group (default DefaultMaxGroupMembers).
 	MaxGroupMembers int
 	// Random is where group ids come from (default crypto/rand.Reader).
@@ -28,6 +32,10 @@ func (c Config) withDefaults() Config {
 	if c.DefaultLimit <= 0 {
 		c.DefaultLimit = DefaultPullLimit
 	}
+	if c.MaxPageBytes <= 0 {
+		c.MaxPageBytes = DefaultMaxPageBytes
+	}
+	c.MaxPageBytes = max(c.MaxPageBytes, c.MaxTextBytes)
 	if c.MaxGroupMembers <= 0 {
 		c.MaxGroupMembers = DefaultMaxGroupMembers
 	}
@@ -66,13 +74,17 @@ type SendRequest struct {
 // Send validates and stores a message and returns it as stored, with its
 // canonical chat id and assigned send time. A repeated send with the same
 // (chat, sender, client_msg_id) stores nothing and returns the first
-// message. Errors: invalid_argument, too_large, conflict (same key,
-// different text), permission_denied (the sender is not in the group),
-// not_found (unknown group), and the store's unavailable,
+// message. A chat whose ids fail ChatID.CheckNew takes sends only when
+// it holds messages already. Errors: invalid_argument, too_large, conflict
+// (same key, different text), permission_denied (the sender is not in the
+// group), not_found (unknown group), and the store's unavailable,
 // deadline_exceeded, internal.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	m, err := req.Validate(s.cfg.MaxTextBytes)
 	if err != nil {
+		return Message{}, err
+	}
+	if err := s.checkNew(ctx, m.Chat); err != nil {
 		return Message{}, err
 	}
 	stored, err := s.store.Append(ctx, m)
@@ -84,6 +96,24 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 			Quote(req.ClientMsgID), Quote(req.Sender), Quote(m.Chat.String()))
 	}
 	return stored, nil
+}
+
+// checkNew lets a send into chat through when chat passes ChatID.CheckNew,
+// or already holds messages: a chat stored before the rule for new ids
+// (under a decomposed "José", say) goes on under the id it has.
+func (s *Service) checkNew(ctx context.Context, chat ChatID) error {
+	err := chat.CheckNew()
+	if err == nil {
+		return nil
+	}
+	rows, rerr := s.store.Range(ctx, Range{Chat: chat, Limit: 1})
+	if rerr != nil {
+		return fmt.Errorf("range: %w", rerr)
+	}
+	if len(rows) == 0 {
+		return err
+	}
+	return nil
 }
 
 // Validate checks a send request against the rules and returns the message
@@ -98,7 +128,7 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	}
 	if chat.IsGroup() {
 		// The store checks membership when it stores the message.
-		if err := ValidateMemberID(req.Sender); err != nil {
+		if err := ValidateStoredMemberID(req.Sender); err != nil {
 			return Message{}, Errorf(CodeInvalidArgument, "sender: %s", ErrorMessage(err))
 		}
 	} else if !chat.HasMember(req.Sender) {
@@ -113,7 +143,9 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	return Message{Chat: chat, Sender: req.Sender, Text: req.Text, ClientMsgID: req.ClientMsgID}, nil
 }
 
-// Pull returns one page of a chat (see PullRequest and Page). Errors:
+// Pull returns one page of a chat (see PullRequest and Page): at most the
+// limit, and no more text than its byte budget unless its one message
+// alone is larger (stored before a smaller MaxTextBytes). Errors:
 // invalid_argument, and the store's unavailable, deadline_exceeded, internal.
 func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	chat, err := ParseChatID(req.Chat)
@@ -127,11 +159,15 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, req.Reverse))
+	budget := pageBudget{most: s.cfg.MaxPageBytes, least: s.cfg.MaxTextBytes}
+	if req.MaxBytes > 0 {
+		budget.most = min(max(req.MaxBytes, s.cfg.MaxTextBytes), s.cfg.MaxPageBytes)
+	}
+	rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, budget.most, req.Reverse))
 	if err != nil {
 		return Page{}, fmt.Errorf("range: %w", err)
 	}
-	page := newPage(rows, req.Cursor, limit, req.Reverse)
+	page := newPage(rows, req.Cursor, limit, budget, req.Reverse)
 	// A page cut by this replica's maximum is not the request's answer
 	// for good: a replica allowing more answers with more.
 	page.Final = page.Final && !clamped

@@ -156,8 +156,12 @@ func (s *Store) rangeRows(ctx context.Context, q pigeonhole.Range) ([]pigeonhole
 		return nil, s.translate(ctx, err)
 	}
 	defer rows.Close()
-	out := make([]pigeonhole.Message, 0, q.Limit)
-	for rows.Next() {
+	// Rows are read one at a time and the read stops at the byte budget:
+	// SQLite steps no further; the MySQL driver discards the rest of the
+	// result as it arrives on Close, never holding it.
+	out := make([]pigeonhole.Message, 0, min(q.Limit, 128))
+	textBytes := 0
+	for !q.Done(len(out), textBytes) && rows.Next() {
 		m := pigeonhole.Message{Chat: q.Chat}
 		var key sql.NullString
 		if err := rows.Scan(&m.SendTime, &m.Sender, &m.Text, &key); err != nil {
@@ -165,6 +169,7 @@ func (s *Store) rangeRows(ctx context.Context, q pigeonhole.Range) ([]pigeonhole
 		}
 		m.ClientMsgID = key.String
 		out = append(out, m)
+		textBytes += len(m.Text)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.translate(ctx, err)

@@ -11,18 +11,6 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
-// openWith is open with the given service limits.
-func openWith(tb testing.TB, opener Opener, cfg pigeonhole.Config) *pigeonhole.Service {
-	tb.Helper()
-	store := opener(tb, nil)
-	tb.Cleanup(func() {
-		if err := store.Close(); err != nil {
-			tb.Errorf("close: %v", err)
-		}
-	})
-	return pigeonhole.NewService(store, cfg)
-}
-
 func createGroup(t *testing.T, svc *pigeonhole.Service, actor, title string, members ...string) pigeonhole.Group {
 	t.Helper()
 	g, err := svc.CreateGroup(ctx(t), pigeonhole.CreateGroupRequest{Actor: actor, Title: title, Members: members})
@@ -121,7 +109,7 @@ func testGroupLifecycle(t *testing.T, opener Opener) {
 
 func testGroupLimits(t *testing.T, opener Opener) {
 	const max = 5
-	svc := openWith(t, opener, pigeonhole.Config{MaxGroupMembers: max})
+	svc := openWith(t, opener, nil, pigeonhole.Config{MaxGroupMembers: max})
 	members := func(n int) []string {
 		out := make([]string, n)
 		for i := range out {

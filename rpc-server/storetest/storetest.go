@@ -61,6 +61,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"CloseAndReopenKeepsEverything", testReopen},
 		{"ClosedStoreIsUnavailable", testClosedStoreIsUnavailable},
 		{"FinalPagesNeverChange", testFinalPages},
+		{"PagesAreCutAtTheByteBudget", testByteBudget},
+		{"MemberIDsStoredBeforeKeepWorking", testStoredMemberIDs},
 		{"GroupLifecycle", testGroupLifecycle},
 		{"GroupLimits", testGroupLimits},
 		{"RemovalRacingSends", testRemovalRacingSends},
@@ -82,13 +84,19 @@ func Run(t *testing.T, newDB NewDatabase) {
 // over it.
 func open(tb testing.TB, opener Opener, now func() time.Time) *pigeonhole.Service {
 	tb.Helper()
+	return openWith(tb, opener, now, pigeonhole.Config{})
+}
+
+// openWith is open with the service's limits given.
+func openWith(tb testing.TB, opener Opener, now func() time.Time, cfg pigeonhole.Config) *pigeonhole.Service {
+	tb.Helper()
 	store := opener(tb, now)
 	tb.Cleanup(func() {
 		if err := store.Close(); err != nil {
 			tb.Errorf("close: %v", err)
 		}
 	})
-	return pigeonhole.NewService(store, pigeonhole.Config{})
+	return pigeonhole.NewService(store, cfg)
 }
 
 func ctx(tb testing.TB) context.Context {

@@ -10,7 +10,9 @@ import (
 const (
 	ServiceName = "pigeonhole.message"
 
-	MaxBatch = 1024
+	MaxBatch = 128
+
+	MaxBatchBytes = 8388608
 
 	RequestIDKey = "request_id"
 )
