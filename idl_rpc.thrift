@@ -89,6 +89,14 @@ struct PullRequest {
     3: required i32 Limit
     // Reverse returns messages newest first when true.
     4: optional bool Reverse
+    // WaitMs is how long a forward pull whose page would be empty may wait
+    // for a message to arrive in the chat (a long poll): the answer comes
+    // as soon as one does, else, when the time is up, as the empty page
+    // with the same NextCursor. Capped by the service's --max-wait; absent
+    // or 0 answers at once; negative is invalid. A page that is not empty
+    // never waits. Send a waiting pull in a Pull of its own, not in a
+    // PullBatch, whose answer would wait for it.
+    5: optional i32 WaitMs
 }
 
 // PullResponse is one page of messages.

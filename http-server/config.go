@@ -7,6 +7,7 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
@@ -23,6 +24,8 @@ type config struct {
 	RPCBatch       int
 	RPCBatchLanes  int
 	PageCacheMiB   int
+	MaxWait        time.Duration
+	MaxWaiters     int
 	program.Settings
 }
 
@@ -42,6 +45,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.RPCBatchLanes, "rpc-batch-lanes", "PIGEONHOLE_RPC_BATCH_LANES", rpcclient.DefaultBatchLanes, "batch RPCs of each kind in flight at once")
 	fs.Int(&cfg.PageCacheMiB, "page-cache-mib", "PIGEONHOLE_PAGE_CACHE_MIB", 32,
 		"MiB of final pull answers kept to answer the same pulls without an RPC; 0: off")
+	fs.Duration(&cfg.MaxWait, "max-wait", "PIGEONHOLE_MAX_WAIT", pigeonhole.DefaultMaxWait,
+		"longest a pull's wait_ms may wait for a message; its deadline is that plus --request-timeout")
+	fs.Int(&cfg.MaxWaiters, "max-waiters", "PIGEONHOLE_MAX_WAITERS", gateway.DefaultMaxWaiters,
+		"most pulls waiting at once; more are answered at once, as pulls without wait_ms")
 	cfg.Settings.Define(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -51,6 +58,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.RPCBatch < 1 || cfg.RPCBatch > rpcclient.MaxBatch || cfg.RPCBatchLanes < 1 {
 		return config{}, fmt.Errorf("--rpc-batch must be 1 to %d and --rpc-batch-lanes positive", rpcclient.MaxBatch)
+	}
+	if cfg.MaxWait <= 0 || cfg.MaxWaiters <= 0 {
+		return config{}, fmt.Errorf("--max-wait and --max-waiters must be positive")
 	}
 	if cfg.PageCacheMiB < 0 {
 		return config{}, fmt.Errorf("--page-cache-mib must not be negative")
@@ -67,5 +77,6 @@ func (c config) logAttrs() []any {
 		"http_addr", c.HTTPAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
 		"rpc_batch", c.RPCBatch, "rpc_batch_lanes", c.RPCBatchLanes, "page_cache_mib", c.PageCacheMiB,
+		"max_wait", c.MaxWait, "max_waiters", c.MaxWaiters,
 	}, c.Settings.LogAttrs()...)
 }

@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	metrics.WatchPageCache(pages)
 	rpcCfg := rpcclient.Config{
 		Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Observer: metrics,
-		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes,
+		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes, Waiters: cfg.MaxWaiters,
 	}
 	if len(cfg.Etcd) > 0 {
 		if rpcCfg.Resolver, err = etcdregistry.NewEtcdResolver(cfg.Etcd); err != nil {
@@ -71,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Logger:         log,
 		Metrics:        metrics,
 		Pages:          pages,
+		MaxWait:        cfg.MaxWait,
+		MaxWaiters:     cfg.MaxWaiters,
 	}, server.WithListener(ln))
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run() }()

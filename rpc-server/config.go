@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
@@ -35,6 +36,8 @@ type config struct {
 	MaxGroup      int
 	CommitLanes   int
 	RangeCacheMiB int
+	MaxWait       time.Duration
+	WaitPoll      time.Duration
 	program.Settings
 	Etcd        []string
 	LeaseTTL    time.Duration
@@ -59,6 +62,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", mysql.DefaultCommitLanes, "most group-commit transactions at once (MySQL); one more starts only when the newest has run "+sqlstore.DefaultStallAfter.String())
 	fs.Int(&cfg.RangeCacheMiB, "range-cache-mib", "PIGEONHOLE_RANGE_CACHE_MIB", 32,
 		"memory for history already read, answered without the database (new messages always come from it); 0: off")
+	fs.Duration(&cfg.MaxWait, "max-wait", "PIGEONHOLE_MAX_WAIT", pigeonhole.DefaultMaxWait, "longest a pull's wait_ms may wait for a message")
+	fs.Duration(&cfg.WaitPoll, "wait-poll", "PIGEONHOLE_WAIT_POLL", notify.DefaultInterval,
+		"while pulls wait, how often the database is asked which chats took messages through other replicas")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
 	fs.Duration(&cfg.LeaseTTL, "lease-ttl", "PIGEONHOLE_LEASE_TTL", 5*time.Second, "etcd lease TTL: how soon a dead replica's registration expires")
 	fs.Duration(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
@@ -85,6 +91,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.RangeCacheMiB < 0 {
 		return config{}, fmt.Errorf("--range-cache-mib must not be negative")
 	}
+	if cfg.MaxWait <= 0 || cfg.WaitPoll <= 0 {
+		return config{}, fmt.Errorf("--max-wait and --wait-poll must be positive")
+	}
 	if cfg.MaxTextBytes <= 0 || cfg.MaxPull <= 0 || cfg.MaxGroup <= 0 {
 		return config{}, fmt.Errorf("--max-text-bytes, --max-pull and --max-group-members must be positive")
 	}
@@ -105,7 +114,7 @@ func (c config) logAttrs(redact func(string) string) []any {
 		"rpc_addr", c.RPCAddr, "advertise_addr", c.AdvertiseAddr, "store", store,
 		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "max_page_bytes", c.MaxPageBytes, "max_group_members", c.MaxGroup,
 		"commit_lanes", c.CommitLanes,
-		"range_cache_mib", c.RangeCacheMiB, "etcd", c.Etcd,
+		"range_cache_mib", c.RangeCacheMiB, "max_wait", c.MaxWait, "wait_poll", c.WaitPoll, "etcd", c.Etcd,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
 	}, c.Settings.LogAttrs()...)
 }

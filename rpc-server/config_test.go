@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
@@ -28,6 +29,9 @@ func TestConfigNames(t *testing.T) {
 	def, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
 	if err != nil || def.RPCAddr != ":8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != ":9090" {
 		t.Fatalf("defaults: got %+v, %v", def, err)
+	}
+	if def.MaxWait != pigeonhole.DefaultMaxWait || def.WaitPoll != notify.DefaultInterval {
+		t.Fatalf("defaults: max wait %v, wait poll %v", def.MaxWait, def.WaitPoll)
 	}
 	// Each default is the constant the code falls back on too.
 	if def.MaxTextBytes != pigeonhole.DefaultMaxTextBytes || def.MaxPull != pigeonhole.DefaultMaxPull ||
@@ -52,7 +56,7 @@ func TestConfigNames(t *testing.T) {
 	if small, err := parseConfig([]string{"--max-group-members", "50"}, func(string) string { return "" }, io.Discard); err != nil || small.MaxGroup != 50 {
 		t.Fatalf("--max-group-members 50: got %d, %v", small.MaxGroup, err)
 	}
-	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}, {"--max-group-members", "0"}} {
+	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}, {"--max-wait", "0s"}, {"--wait-poll", "0s"}, {"--max-group-members", "0"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}

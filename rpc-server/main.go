@@ -18,6 +18,7 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
@@ -62,8 +63,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	metrics.ObservePool("write", store.Stats)
+	// On SIGINT/SIGTERM the notifier answers every waiting pull at once
+	// (and every later one): the drain that follows is for requests that
+	// end by themselves, and a long poll would hold it to its end.
+	notifier := notify.New(store, notify.Config{Interval: cfg.WaitPoll, Logger: log})
+	stopWaiting := context.AfterFunc(ctx, notifier.Stop)
+	defer func() {
+		stopWaiting()
+		notifier.Stop()
+	}()
 	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{
-		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxPageBytes: cfg.MaxPageBytes, MaxGroupMembers: cfg.MaxGroup,
+		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxPageBytes: cfg.MaxPageBytes,
+		MaxWait: cfg.MaxWait, Notifier: notifier, MaxGroupMembers: cfg.MaxGroup,
 	})
 
 	lns, err := listen(cfg)

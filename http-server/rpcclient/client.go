@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -36,8 +37,8 @@ type Config struct {
 	Addrs []string
 	// Resolver discovers replicas (e.g. etcd).
 	Resolver discovery.Resolver
-	// Timeout bounds each RPC attempt (default DefaultTimeout); the
-	// caller's deadline, if sooner, wins.
+	// Timeout bounds each RPC attempt (default DefaultTimeout), plus its
+	// wait for a waiting pull; the caller's deadline, if sooner, wins.
 	Timeout time.Duration
 	// ConnectTimeout bounds dialing a replica (default 500ms).
 	ConnectTimeout time.Duration
@@ -53,6 +54,11 @@ type Config struct {
 	// BatchLanes is how many batch RPCs of each kind may be in flight at
 	// once (default DefaultBatchLanes).
 	BatchLanes int
+	// Waiters is the most waiting pulls the caller makes at once: each
+	// holds a connection of its own, kept for the next one, so that a
+	// wave of long polls that end together does not close thousands of
+	// connections only to dial them again at once.
+	Waiters int
 	// Options are extra Kitex client options.
 	Options []client.Option
 }
@@ -75,7 +81,7 @@ type Client struct {
 	rpc       imservice.Client
 	requestID func(context.Context) string
 	observed  bool          // an Observer counts attempts
-	timeout   time.Duration // of one attempt (Config.Timeout)
+	timeout   time.Duration // of one attempt (Config.Timeout), before any wait
 	failures  *failureRate  // of attempts, for the retry breaker
 	// send and pull carry one call to the service: in a batch RPC, or in
 	// an RPC of its own when batching is off. Their errors are mapped.
@@ -97,8 +103,8 @@ func New(cfg Config) (*Client, error) {
 		// Long connections: a pooled connection per in-flight call instead
 		// of a dial per call.
 		client.WithLongConnection(connpool.IdleConfig{
-			MaxIdlePerAddress: 512,
-			MaxIdleGlobal:     4096,
+			MaxIdlePerAddress: 512 + cfg.Waiters,
+			MaxIdleGlobal:     4096 + 4*cfg.Waiters,
 			MaxIdleTimeout:    time.Minute,
 		}),
 		// TTHeader carries the request id to the service.
@@ -252,10 +258,25 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 	return pigeonhole.Message{Chat: chat, Sender: req.Sender, Text: req.Text, SendTime: resp.GetSendTime(), ClientMsgID: req.ClientMsgID}, nil
 }
 
-// Pull returns one page of a chat. Errors as for Send.
+// Pull returns one page of a chat. Errors as for Send. A pull with a Wait
+// goes in an RPC of its own, never in a batch (whose answer would wait for
+// it), with the RPC timeout extended by the wait.
 func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
 	wire := &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse}
-	resp, err := c.pull(ctx, wire)
+	var resp *rpc.PullResponse
+	var err error
+	if req.Wait != 0 {
+		waitMs := int32(min(req.Wait.Milliseconds(), math.MaxInt32))
+		if req.Wait > 0 && waitMs == 0 {
+			waitMs = 1
+		}
+		wire.WaitMs = &waitMs
+		resp, err = mapped(callWithin(c, ctx, c.timeout+max(req.Wait, 0), func(ctx context.Context, opts ...callopt.Option) (*rpc.PullResponse, error) {
+			return c.rpc.Pull(ctx, wire, opts...)
+		}))
+	} else {
+		resp, err = c.pull(ctx, wire)
+	}
 	if err != nil {
 		return pigeonhole.Page{}, err
 	}

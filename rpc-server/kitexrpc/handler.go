@@ -75,7 +75,8 @@ func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (resp *rpc.Sen
 	return &rpc.SendResponse{Code: 0, Msg: successMsg, SendTime: &stored.SendTime, Chat: &chat}, nil
 }
 
-// Pull implements rpc.IMService. An absent Reverse means forward.
+// Pull implements rpc.IMService. An absent Reverse means forward, an
+// absent WaitMs no wait.
 func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
 	return h.pull(ctx, req, 0)
 }
@@ -92,6 +93,7 @@ func (h *Handler) pull(ctx context.Context, req *rpc.PullRequest, maxBytes int) 
 		Limit:    req.GetLimit(),
 		Reverse:  req.GetReverse(),
 		MaxBytes: maxBytes,
+		Wait:     time.Duration(req.GetWaitMs()) * time.Millisecond,
 	})
 	if err != nil {
 		code, msg := h.fail(ctx, "pull", err)

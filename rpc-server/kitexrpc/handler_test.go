@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
@@ -224,5 +226,42 @@ func BenchmarkHandler(b *testing.B) {
 				}
 			}
 		})
+	})
+}
+
+func TestHandlerWaitingPull(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := notify.New(store, notify.Config{})
+	t.Cleanup(func() {
+		n.Stop()
+		store.Close()
+	})
+	h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{Notifier: n}), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	ctx := context.Background()
+	t.Run("WaitMsWaitsForTheNextMessage", func(t *testing.T) {
+		wait := int32(30_000)
+		got := make(chan *rpc.PullResponse, 1)
+		go func() {
+			resp, _ := h.Pull(ctx, &rpc.PullRequest{Chat: "a:b", WaitMs: &wait})
+			got <- resp
+		}()
+		for n.Waiting() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		h.Send(ctx, &rpc.SendRequest{Message: &rpc.Message{Chat: "a:b", Sender: "a", Text: "awaited"}})
+		resp := <-got
+		if resp.Code != 0 || len(resp.Messages) != 1 || resp.Messages[0].Text != "awaited" {
+			t.Fatalf("got %+v", resp)
+		}
+	})
+	t.Run("NegativeWaitMsIsInvalid", func(t *testing.T) {
+		wait := int32(-1)
+		resp, err := h.Pull(ctx, &rpc.PullRequest{Chat: "a:b", WaitMs: &wait})
+		if err != nil || resp.Code != pigeonhole.CodeInvalidArgument.Number() {
+			t.Fatalf("got %+v, %v", resp, err)
+		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql/mysqltest"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
@@ -37,6 +38,12 @@ func newDatabase(tb testing.TB) storetest.Opener {
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, newDatabase) }
+
+// TestConformanceWaiting runs the waiting pulls of the suite, each store
+// instance with the notifier the service gives it.
+func TestConformanceWaiting(t *testing.T) {
+	storetest.RunWaiting(t, newDatabase, func(s pigeonhole.Store) storetest.Notifier { return notify.New(s, notify.Config{}) })
+}
 
 // TestConformanceCached runs the suite on stores behind a range cache, as
 // the service runs them.

@@ -1,6 +1,9 @@
 package pigeonhole
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // Paging defaults.
 const (
@@ -28,6 +31,10 @@ type PullRequest struct {
 	// is raised to Config.MaxTextBytes (one message must fit) and lowered
 	// to Config.MaxPageBytes.
 	MaxBytes int
+	// Wait is how long a forward pull whose page is empty may wait for a
+	// message to arrive (capped by Config.MaxWait): 0 answers at once,
+	// negative is invalid.
+	Wait time.Duration
 }
 
 // Page is one page of a chat.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Config holds the service's limits. Zero fields take the defaults.
@@ -16,6 +17,10 @@ type Config struct {
 	// DefaultMaxPageBytes). Below MaxTextBytes it is raised to it, so that
 	// a page of one message is never over the budget.
 	MaxPageBytes int
+	MaxWait      time.Duration // default DefaultMaxWait
+	// Notifier wakes waiting pulls. Without one a pull never waits: Wait
+	// is checked and then ignored.
+	Notifier Notifier
 	// MaxGroupMembers bounds a group (default DefaultMaxGroupMembers).
 	MaxGroupMembers int
 	// Random is where group ids come from (default crypto/rand.Reader).
@@ -31,6 +36,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DefaultLimit <= 0 {
 		c.DefaultLimit = DefaultPullLimit
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = DefaultMaxWait
 	}
 	if c.MaxPageBytes <= 0 {
 		c.MaxPageBytes = DefaultMaxPageBytes
@@ -91,6 +99,9 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("append: %w", err)
 	}
+	if s.cfg.Notifier != nil {
+		s.cfg.Notifier.Sent(stored.Chat, stored.SendTime)
+	}
 	if stored.Text != req.Text {
 		return Message{}, Errorf(CodeConflict, "client_msg_id %s was already used by %s in chat %s for a different text",
 			Quote(req.ClientMsgID), Quote(req.Sender), Quote(m.Chat.String()))
@@ -147,6 +158,11 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 // limit, and no more text than its byte budget unless its one message
 // alone is larger (stored before a smaller MaxTextBytes). Errors:
 // invalid_argument, and the store's unavailable, deadline_exceeded, internal.
+//
+// A forward pull with Wait whose page is empty waits, holding nothing of
+// the store, until the chat may have a message at or after the cursor,
+// then reads again; when the wait ends first it answers the empty page
+// (NextCursor is the cursor).
 func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	chat, err := ParseChatID(req.Chat)
 	if err != nil {
@@ -154,6 +170,9 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	}
 	if req.Cursor < 0 {
 		return Page{}, Errorf(CodeInvalidArgument, "cursor must not be negative, got %d", req.Cursor)
+	}
+	if req.Wait < 0 {
+		return Page{}, Errorf(CodeInvalidArgument, "wait_ms must not be negative, got %d", req.Wait.Milliseconds())
 	}
 	limit, clamped, err := s.pageLimit(req.Limit)
 	if err != nil {
@@ -163,14 +182,34 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	if req.MaxBytes > 0 {
 		budget.most = min(max(req.MaxBytes, s.cfg.MaxTextBytes), s.cfg.MaxPageBytes)
 	}
-	rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, budget.most, req.Reverse))
+	q := pageQuery{chat: chat, cursor: req.Cursor, limit: limit, budget: budget, reverse: req.Reverse, clamped: clamped}
+	page, err := s.readPage(ctx, q)
+	if err != nil || len(page.Messages) > 0 || req.Reverse || req.Wait == 0 || s.cfg.Notifier == nil {
+		return page, err
+	}
+	return s.wait(ctx, q, min(req.Wait, s.cfg.MaxWait), page)
+}
+
+// pageQuery is a validated pull.
+type pageQuery struct {
+	chat    ChatID
+	cursor  int64
+	limit   int
+	budget  pageBudget
+	reverse bool
+	clamped bool // the service's maximum cut the limit
+}
+
+// readPage reads q's page from the store.
+func (s *Service) readPage(ctx context.Context, q pageQuery) (Page, error) {
+	rows, err := s.store.Range(ctx, pageRange(q.chat, q.cursor, q.limit, q.budget.most, q.reverse))
 	if err != nil {
 		return Page{}, fmt.Errorf("range: %w", err)
 	}
-	page := newPage(rows, req.Cursor, limit, budget, req.Reverse)
+	page := newPage(rows, q.cursor, q.limit, q.budget, q.reverse)
 	// A page cut by this replica's maximum is not the request's answer
 	// for good: a replica allowing more answers with more.
-	page.Final = page.Final && !clamped
+	page.Final = page.Final && !q.clamped
 	return page, nil
 }
 

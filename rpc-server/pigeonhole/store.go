@@ -33,6 +33,13 @@ type Store interface {
 	// holds in memory stay within the budget but for one message.
 	Range(ctx context.Context, q Range) ([]Message, error)
 
+	// Heads returns the chats whose newest message has a SendTime >= since,
+	// newest first, at most limit of them: what a notifier reads to learn
+	// of messages other store instances (replicas) have committed. Its
+	// cost follows the number of chats it returns, not the number of
+	// chats.
+	Heads(ctx context.Context, since int64, limit int) ([]ChatHead, error)
+
 	Conversations
 
 	// Ping reports whether the store can reach its database.

@@ -108,6 +108,11 @@ func (s *Store) shardOf(chat pigeonhole.ChatID) *shard {
 	return &s.shards[maphash.Comparable(s.seed, chat)%numShards]
 }
 
+// Heads asks the wrapped store: the cache knows only history already read.
+func (s *Store) Heads(ctx context.Context, since int64, limit int) ([]pigeonhole.ChatHead, error) {
+	return s.inner.Heads(ctx, since, limit)
+}
+
 // Ping pings the wrapped store.
 func (s *Store) Ping(ctx context.Context) error { return s.inner.Ping(ctx) }
 

@@ -4,7 +4,8 @@
 // contract clients see: canonical chat ids, unique increasing send times in
 // commit order, paging and cursors, idempotent sends, limits and
 // durability, groups and their membership, inboxes, read markers and
-// unread counts, alone and with several store instances on one database.
+// unread counts, alone and with several store instances on one database;
+// RunWaiting adds waiting pulls (long polls) woken by a notifier.
 package storetest
 
 import (
@@ -63,6 +64,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"FinalPagesNeverChange", testFinalPages},
 		{"PagesAreCutAtTheByteBudget", testByteBudget},
 		{"MemberIDsStoredBeforeKeepWorking", testStoredMemberIDs},
+		{"HeadsAreTheNewestChats", testHeads},
 		{"GroupLifecycle", testGroupLifecycle},
 		{"GroupLimits", testGroupLimits},
 		{"RemovalRacingSends", testRemovalRacingSends},
