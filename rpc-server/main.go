@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{
 		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxPageBytes: cfg.MaxPageBytes,
-		MaxWait: cfg.MaxWait, Notifier: notifier,
+		MaxWait: cfg.MaxWait, Notifier: notifier, MaxGroupMembers: cfg.MaxGroup,
 	})
 
 	lns, err := listen(cfg)

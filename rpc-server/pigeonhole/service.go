@@ -2,7 +2,9 @@ package pigeonhole
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -19,6 +21,10 @@ type Config struct {
 	// Notifier wakes waiting pulls. Without one a pull never waits: Wait
 	// is checked and then ignored.
 	Notifier Notifier
+	// MaxGroupMembers bounds a group (default DefaultMaxGroupMembers).
+	MaxGroupMembers int
+	// Random is where group ids come from (default crypto/rand.Reader).
+	Random io.Reader
 }
 
 func (c Config) withDefaults() Config {
@@ -38,6 +44,12 @@ func (c Config) withDefaults() Config {
 		c.MaxPageBytes = DefaultMaxPageBytes
 	}
 	c.MaxPageBytes = max(c.MaxPageBytes, c.MaxTextBytes)
+	if c.MaxGroupMembers <= 0 {
+		c.MaxGroupMembers = DefaultMaxGroupMembers
+	}
+	if c.Random == nil {
+		c.Random = rand.Reader
+	}
 	if c.DefaultLimit > c.MaxLimit {
 		c.DefaultLimit = c.MaxLimit
 	}
@@ -72,7 +84,8 @@ type SendRequest struct {
 // (chat, sender, client_msg_id) stores nothing and returns the first
 // message. A chat whose ids fail ChatID.CheckNew takes sends only when
 // it holds messages already. Errors: invalid_argument, too_large, conflict
-// (same key, different text), and the store's unavailable,
+// (same key, different text), permission_denied (the sender is not in the
+// group), not_found (unknown group), and the store's unavailable,
 // deadline_exceeded, internal.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	m, err := req.Validate(s.cfg.MaxTextBytes)
@@ -124,7 +137,12 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	if req.Sender == "" {
 		return Message{}, Errorf(CodeInvalidArgument, "sender is required")
 	}
-	if !chat.HasMember(req.Sender) {
+	if chat.IsGroup() {
+		// The store checks membership when it stores the message.
+		if err := ValidateStoredMemberID(req.Sender); err != nil {
+			return Message{}, Errorf(CodeInvalidArgument, "sender: %s", ErrorMessage(err))
+		}
+	} else if !chat.HasMember(req.Sender) {
 		return Message{}, Errorf(CodeInvalidArgument, "sender %s is not a member of chat %s", Quote(req.Sender), Quote(chat.String()))
 	}
 	if err := validateText(req.Text, maxTextBytes); err != nil {
