@@ -160,7 +160,9 @@ async function changeMembers(change) {
   const chat = state.chat?.chat;
   if (!chat) return;
   try {
-    await api.call('POST', `/api/chats/${encodeURIComponent(chat)}/members`, { body: change, retry: true });
+    await api.call('POST', `/api/chats/${encodeURIComponent(chat)}/members`, {
+      body: { ...change, member: state.member }, retry: true,
+    });
     if ((change.remove ?? []).includes(state.member)) {
       closeChat();
       state.inbox?.refresh();
@@ -210,7 +212,9 @@ function wire() {
     e.preventDefault();
     const members = [...new Set([state.member, ...splitMembers($('group-members').value)])];
     try {
-      const group = await api.call('POST', '/api/chats', { body: { title: $('group-title').value.trim(), members } });
+      const group = await api.call('POST', '/api/chats', {
+        body: { title: $('group-title').value.trim(), members, member: state.member },
+      });
       $('group-title').value = '';
       $('group-members').value = '';
       $('new-group-box').open = false;
