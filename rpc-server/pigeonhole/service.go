@@ -10,6 +10,11 @@ type Config struct {
 	MaxTextBytes int // default DefaultMaxTextBytes
 	DefaultLimit int // default DefaultPullLimit
 	MaxLimit     int // default DefaultMaxPull
+	// RequireCaller refuses every Send and Pull whose context carries no
+	// Caller (see Caller), with unauthenticated.
+	RequireCaller bool
+	// Membership answers who may read a chat (default PairMembership).
+	Membership Membership
 }
 
 func (c Config) withDefaults() Config {
@@ -24,6 +29,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DefaultLimit > c.MaxLimit {
 		c.DefaultLimit = c.MaxLimit
+	}
+	if c.Membership == nil {
+		c.Membership = PairMembership{}
 	}
 	return c
 }
@@ -54,9 +62,15 @@ type SendRequest struct {
 // Send validates and stores a message and returns it as stored, with its
 // canonical chat id and assigned send time. A repeated send with the same
 // (chat, sender, client_msg_id) stores nothing and returns the first
-// message. Errors: invalid_argument, too_large, conflict (same key,
-// different text), and the store's unavailable, deadline_exceeded, internal.
+// message. With a Caller in ctx, an empty Sender is the caller. Errors:
+// invalid_argument, too_large, conflict (same key, different text),
+// unauthenticated and permission_denied (see Caller), and the store's
+// unavailable, deadline_exceeded, internal.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
+	req, err := s.bindSender(ctx, req)
+	if err != nil {
+		return Message{}, err
+	}
 	m, err := req.Validate(s.cfg.MaxTextBytes)
 	if err != nil {
 		return Message{}, err
@@ -91,10 +105,14 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 }
 
 // Pull returns one page of a chat (see PullRequest and Page). Errors:
-// invalid_argument, and the store's unavailable, deadline_exceeded, internal.
+// invalid_argument, unauthenticated and permission_denied (see Caller), and
+// the store's unavailable, deadline_exceeded, internal.
 func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	chat, err := ParseChatID(req.Chat)
 	if err != nil {
+		return Page{}, err
+	}
+	if err := s.authorizeRead(ctx, chat); err != nil {
 		return Page{}, err
 	}
 	if req.Cursor < 0 {
