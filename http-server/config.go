@@ -7,6 +7,7 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 )
 
@@ -23,6 +24,7 @@ type config struct {
 	RPCBatchLanes  int
 	PageCacheMiB   int
 	program.Settings
+	Auth jwtauth.Settings
 }
 
 // parseConfig reads args (without the program name) and the environment
@@ -42,7 +44,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.PageCacheMiB, "page-cache-mib", "PIGEONHOLE_PAGE_CACHE_MIB", 32,
 		"MiB of final pull answers kept to answer the same pulls without an RPC; 0: off")
 	cfg.Settings.Define(fs)
+	cfg.Auth.Define(fs)
 	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if err := cfg.Auth.Check(); err != nil {
 		return config{}, err
 	}
 	if cfg.RPCBatch < 1 || cfg.RPCBatch > rpcclient.MaxBatch || cfg.RPCBatchLanes < 1 {
@@ -63,5 +69,5 @@ func (c config) logAttrs() []any {
 		"http_addr", c.HTTPAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
 		"rpc_batch", c.RPCBatch, "rpc_batch_lanes", c.RPCBatchLanes, "page_cache_mib", c.PageCacheMiB,
-	}, c.Settings.LogAttrs()...)
+	}, append(c.Settings.LogAttrs(), c.Auth.LogAttrs()...)...)
 }

@@ -6,9 +6,12 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
 
 	"github.com/cloudwego/hertz/pkg/app/server"
 	etcdregistry "github.com/kitex-contrib/registry-etcd"
@@ -16,10 +19,22 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 )
 
-func main() { program.Main("http-server", run) }
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "token" {
+		if err := token(os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+			if !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(os.Stderr, "http-server token: %v\n", err)
+			}
+			os.Exit(2)
+		}
+		return
+	}
+	program.Main("http-server", run)
+}
 
 // run serves until ctx ends (SIGINT/SIGTERM), then shuts down gracefully,
 // letting in-flight requests finish.
@@ -34,11 +49,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 
+	verifier, err := cfg.Auth.Verifier(ctx, log)
+	if err != nil {
+		return err
+	}
 	metrics := gateway.NewMetrics()
 	pages := pagecache.New(int64(cfg.PageCacheMiB) << 20)
 	metrics.WatchPageCache(pages)
 	rpcCfg := rpcclient.Config{
-		Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Observer: metrics,
+		Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Credential: gateway.Credential, Observer: metrics,
 		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes,
 	}
 	if len(cfg.Etcd) > 0 {
@@ -62,6 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Logger:         log,
 		Metrics:        metrics,
 		Pages:          pages,
+		Auth:           authenticator(verifier),
 	}, server.WithListener(ln))
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run() }()
@@ -77,4 +97,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	err = h.Shutdown(shutdownCtx)
 	log.Info("stopped", "error", err)
 	return err
+}
+
+// authenticator is v as the gateway's Authenticator: nil (no checks) when
+// auth is off.
+func authenticator(v *jwtauth.Verifier) gateway.Authenticator {
+	if v == nil {
+		return nil
+	}
+	return v
 }

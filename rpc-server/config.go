@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
@@ -22,6 +23,7 @@ type config struct {
 	CommitLanes   int
 	RangeCacheMiB int
 	program.Settings
+	Auth        jwtauth.Settings
 	Etcd        []string
 	LeaseTTL    time.Duration
 	Drain       time.Duration
@@ -47,7 +49,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Duration(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
 	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9090", "address of /metrics, /healthz and /readyz; empty: off")
 	cfg.Settings.Define(fs)
+	cfg.Auth.Define(fs)
 	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if err := cfg.Auth.Check(); err != nil {
 		return config{}, err
 	}
 	if cfg.LeaseTTL < time.Second {
@@ -73,5 +79,5 @@ func (c config) logAttrs(redact func(string) string) []any {
 		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "commit_lanes", c.CommitLanes,
 		"range_cache_mib", c.RangeCacheMiB, "etcd", c.Etcd,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
-	}, c.Settings.LogAttrs()...)
+	}, append(c.Settings.LogAttrs(), c.Auth.LogAttrs()...)...)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudwego/kitex/server"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/etcd"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
@@ -51,7 +52,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	metrics.ObservePool("write", store.Stats)
-	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull})
+	verifier, err := cfg.Auth.Verifier(ctx, log)
+	if err != nil {
+		return err
+	}
+	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{
+		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, RequireCaller: cfg.Auth.On(),
+	})
 
 	var opts []server.Option
 	if len(cfg.Etcd) > 0 {
@@ -75,12 +82,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 
 	log.Info("serving", "rpc_addr", cfg.RPCAddr)
-	handler := kitexrpc.NewHandler(svc, log, metrics)
+	handler := kitexrpc.NewHandler(svc, log, metrics, authenticator(verifier))
 	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{Addr: cfg.RPCAddr, ExitWait: cfg.ExitWait, Options: opts})
 	cancel()
 	err = errors.Join(err, <-opsDone)
 	log.Info("stopped", "error", err)
 	return err
+}
+
+// authenticator is v as the handler's Authenticator: nil (no checks) when
+// auth is off.
+func authenticator(v *jwtauth.Verifier) kitexrpc.Authenticator {
+	if v == nil {
+		return nil
+	}
+	return v
 }
 
 func openStore(ctx context.Context, cfg config, obs sqlstore.Observer) (*sqlstore.Store, error) {

@@ -54,6 +54,11 @@ type Config struct {
 	// Metrics, when set, counts and times every request and is served at
 	// GET /metrics.
 	Metrics *Metrics
+	// Auth, when not nil, verifies the bearer token of every send and
+	// pull: without a valid one the client gets 401 unauthenticated, with
+	// one the request reaches the service with its caller and token (see
+	// Credential). The probes need no token.
+	Auth Authenticator
 	// Pages, when not nil, keeps the encoded answers to pulls the service
 	// marked final and answers the same pulls from it.
 	Pages *pagecache.Cache

@@ -16,9 +16,9 @@ import (
 // needs no closing.
 type batcher[In, Out any] struct {
 	lanes, max int
-	// call sends one batch RPC; ids are the items' request ids. It returns
-	// one outcome per item, in order.
-	call func(items []In, ids []string) []outcome[Out]
+	// call sends one batch RPC; ids and creds are the items' request ids
+	// and credentials. It returns one outcome per item, in order.
+	call func(items []In, ids, creds []string) []outcome[Out]
 
 	mu       sync.Mutex
 	queue    []*pending[In, Out]
@@ -29,6 +29,7 @@ type pending[In, Out any] struct {
 	ctx  context.Context
 	in   In
 	id   string
+	cred string
 	done chan outcome[Out] // buffered: a lane never blocks on a caller gone
 }
 
@@ -38,8 +39,8 @@ type outcome[Out any] struct {
 }
 
 // do queues in and waits for its outcome, or for ctx to end.
-func (b *batcher[In, Out]) do(ctx context.Context, in In, id string) (Out, error) {
-	p := &pending[In, Out]{ctx: ctx, in: in, id: id, done: make(chan outcome[Out], 1)}
+func (b *batcher[In, Out]) do(ctx context.Context, in In, id, cred string) (Out, error) {
+	p := &pending[In, Out]{ctx: ctx, in: in, id: id, cred: cred, done: make(chan outcome[Out], 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
 	start := b.inflight < b.lanes
@@ -64,6 +65,7 @@ func (b *batcher[In, Out]) lane() {
 	batch := make([]*pending[In, Out], 0, b.max)
 	items := make([]In, 0, b.max)
 	ids := make([]string, 0, b.max)
+	var creds []string // only when some caller has a credential
 	for {
 		b.mu.Lock()
 		n := min(len(b.queue), b.max)
@@ -82,18 +84,24 @@ func (b *batcher[In, Out]) lane() {
 
 		// Calls whose caller has given up are not sent.
 		live := batch[:0]
-		items, ids = items[:0], ids[:0]
+		items, ids, creds = items[:0], ids[:0], creds[:0]
 		for _, p := range batch {
 			if p.ctx.Err() == nil {
 				live = append(live, p)
 				items = append(items, p.in)
 				ids = append(ids, p.id)
+				if p.cred != "" && creds == nil {
+					creds = make([]string, len(live)-1, b.max)
+				}
+				if creds != nil {
+					creds = append(creds, p.cred)
+				}
 			}
 		}
 		if len(live) == 0 {
 			continue
 		}
-		for i, o := range b.call(items, ids) {
+		for i, o := range b.call(items, ids, creds) {
 			live[i].done <- o
 		}
 		clear(batch) // drop the references until the next batch

@@ -46,6 +46,13 @@ type service struct {
 
 func startService(t *testing.T) *service {
 	t.Helper()
+	return startServiceWith(t, nil)
+}
+
+// startServiceWith is startService with the service checking credentials
+// with auth, when not nil, as rpc-server --auth jwt does.
+func startServiceWith(t *testing.T, auth kitexrpc.Authenticator) *service {
+	t.Helper()
 	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +62,7 @@ func startService(t *testing.T) *service {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{}), log, nil)
+		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{RequireCaller: auth != nil}), log, nil, auth)
 		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second})
 	}()
 	t.Cleanup(func() {

@@ -21,7 +21,7 @@ func newHandler(tb testing.TB) *kitexrpc.Handler {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	return kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{}), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	return kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{}), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 }
 
 func TestHandler(t *testing.T) {
