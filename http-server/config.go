@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"time"
 
+	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
@@ -23,6 +25,11 @@ type config struct {
 	RPCBatch       int
 	RPCBatchLanes  int
 	PageCacheMiB   int
+	SendRate       float64
+	SendBurst      int
+	PullRate       float64
+	PullBurst      int
+	TrustedProxies []netip.Prefix
 	program.Settings
 	Auth jwtauth.Settings
 }
@@ -43,6 +50,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.RPCBatchLanes, "rpc-batch-lanes", "PIGEONHOLE_RPC_BATCH_LANES", 8, "batch RPCs of each kind in flight at once")
 	fs.Int(&cfg.PageCacheMiB, "page-cache-mib", "PIGEONHOLE_PAGE_CACHE_MIB", 32,
 		"MiB of final pull answers kept to answer the same pulls without an RPC; 0: off")
+	fs.Float(&cfg.SendRate, "send-rate", "PIGEONHOLE_SEND_RATE", gateway.DefaultSendRate, "sends a second per caller (token subject, or client address without auth); 0: no limit")
+	fs.Int(&cfg.SendBurst, "send-burst", "PIGEONHOLE_SEND_BURST", gateway.DefaultSendBurst, "sends a caller may make at once")
+	fs.Float(&cfg.PullRate, "pull-rate", "PIGEONHOLE_PULL_RATE", gateway.DefaultPullRate, "pulls a second per caller; 0: no limit")
+	fs.Int(&cfg.PullBurst, "pull-burst", "PIGEONHOLE_PULL_BURST", gateway.DefaultPullBurst, "pulls a caller may make at once")
+	var proxies []string
+	fs.List(&proxies, "trusted-proxies", "PIGEONHOLE_TRUSTED_PROXIES", "", "CIDRs of proxies whose X-Forwarded-For names the client's address")
 	cfg.Settings.Define(fs)
 	cfg.Auth.Define(fs)
 	if err := fs.Parse(args); err != nil {
@@ -50,6 +63,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if err := cfg.Auth.Check(); err != nil {
 		return config{}, err
+	}
+	for _, p := range proxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return config{}, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix.Masked())
+	}
+	if cfg.SendRate < 0 || cfg.PullRate < 0 || cfg.SendBurst < 1 || cfg.PullBurst < 1 {
+		return config{}, fmt.Errorf("--send-rate and --pull-rate must not be negative, --send-burst and --pull-burst must be positive")
 	}
 	if cfg.RPCBatch < 1 || cfg.RPCBatch > rpcclient.MaxBatch || cfg.RPCBatchLanes < 1 {
 		return config{}, fmt.Errorf("--rpc-batch must be 1 to %d and --rpc-batch-lanes positive", rpcclient.MaxBatch)
@@ -69,5 +92,7 @@ func (c config) logAttrs() []any {
 		"http_addr", c.HTTPAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
 		"rpc_batch", c.RPCBatch, "rpc_batch_lanes", c.RPCBatchLanes, "page_cache_mib", c.PageCacheMiB,
+		"send_rate", c.SendRate, "send_burst", c.SendBurst, "pull_rate", c.PullRate, "pull_burst", c.PullBurst,
+		"trusted_proxies", c.TrustedProxies,
 	}, append(c.Settings.LogAttrs(), c.Auth.LogAttrs()...)...)
 }

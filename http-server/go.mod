@@ -1,6 +1,6 @@
 module github.com/pigeonhole-im/pigeonhole/http-server
 
-go 1.26
+go 1.26.0
 
 require google.golang.org/protobuf v1.36.12
 
@@ -34,6 +34,7 @@ require (
 	golang.org/x/net v0.43.0 // indirect
 	golang.org/x/sys v0.35.0 // indirect
 	golang.org/x/text v0.28.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20250303144028-a0af3efb3deb // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250303144028-a0af3efb3deb // indirect
 	google.golang.org/grpc v1.71.1 // indirect

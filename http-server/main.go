@@ -82,6 +82,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Metrics:        metrics,
 		Pages:          pages,
 		Auth:           authenticator(verifier),
+		SendLimit:      gateway.Limit{Rate: cfg.SendRate, Burst: cfg.SendBurst},
+		PullLimit:      gateway.Limit{Rate: cfg.PullRate, Burst: cfg.PullBurst},
+		TrustedProxies: cfg.TrustedProxies,
 	}, server.WithListener(ln))
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run() }()

@@ -33,7 +33,7 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || off.RangeCacheMiB != 0 {
 		t.Fatalf("PIGEONHOLE_RANGE_CACHE_MIB=0: got %d, %v", off.RangeCacheMiB, err)
 	}
-	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}} {
+	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--auth", "on"}, {"--auth", "jwt"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}

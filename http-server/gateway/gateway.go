@@ -9,6 +9,7 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
@@ -59,6 +60,19 @@ type Config struct {
 	// one the request reaches the service with its caller and token (see
 	// Credential). The probes need no token.
 	Auth Authenticator
+	// SendLimit and PullLimit bound each caller's sends and pulls (zero:
+	// no limit); over them the client gets 429 rate_limited with
+	// Retry-After. The caller is the token's subject with Auth, the
+	// client's address without.
+	SendLimit, PullLimit Limit
+	// MaxCallers bounds the callers whose buckets are kept (default
+	// DefaultMaxCallers).
+	MaxCallers int
+	// TrustedProxies are the peers whose X-Forwarded-For names the
+	// client's address.
+	TrustedProxies []netip.Prefix
+	// Now is the clock of the rate limits (default time.Now).
+	Now func() time.Time
 	// Pages, when not nil, keeps the encoded answers to pulls the service
 	// marked final and answers the same pulls from it.
 	Pages *pagecache.Cache
@@ -73,6 +87,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MaxCallers <= 0 {
+		c.MaxCallers = DefaultMaxCallers
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c
 }
@@ -110,6 +130,8 @@ func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *se
 func Register(e *route.Engine, svc MessageService, cfg Config) {
 	g := &gateway{svc: svc, cfg: cfg.withDefaults()}
 	g.log = g.cfg.Logger
+	g.sends = newLimiter("send", g.cfg.SendLimit, g.cfg.MaxCallers)
+	g.pulls = newLimiter("pull", g.cfg.PullLimit, g.cfg.MaxCallers)
 	e.Use(g.middleware)
 	endpoints := []endpoint{
 		{consts.MethodGet, "/ping", g.ping},
@@ -148,6 +170,8 @@ type gateway struct {
 	cfg   Config
 	log   *slog.Logger
 	allow map[string]string // path → "GET, POST", for 405 and its Allow header
+	// sends and pulls are the rate limits (nil: none).
+	sends, pulls *limiter
 }
 
 // middleware runs around every request, matched or not: it assigns the

@@ -48,7 +48,7 @@ func (g *gateway) readyz(c context.Context, ctx *app.RequestContext) {
 // send answers POST /api/send: 200 {"send_time":…,"chat":"…"}.
 func (g *gateway) send(c context.Context, ctx *app.RequestContext) {
 	c, ok := g.authenticate(c, ctx)
-	if !ok {
+	if !ok || !g.limit(c, ctx, g.sends) {
 		return
 	}
 	req, err := bindSend(ctx, g.cfg.MaxBodyBytes)
@@ -73,7 +73,7 @@ func (g *gateway) send(c context.Context, ctx *app.RequestContext) {
 // to say.
 func (g *gateway) pull(c context.Context, ctx *app.RequestContext) {
 	c, ok := g.authenticate(c, ctx)
-	if !ok {
+	if !ok || !g.limit(c, ctx, g.pulls) {
 		return
 	}
 	req, err := bindPull(ctx, g.cfg.MaxBodyBytes)

@@ -64,6 +64,13 @@ func (s *Set) Int(p *int, name, env string, def int, usage string) {
 	s.fs.IntVar(p, name, fromEnv(s, env, value, strconv.Atoi, def), usage+suffix)
 }
 
+// Float defines a float64 flag.
+func (s *Set) Float(p *float64, name, env string, def float64, usage string) {
+	value, suffix := s.env(env)
+	parse := func(v string) (float64, error) { return strconv.ParseFloat(v, 64) }
+	s.fs.Float64Var(p, name, fromEnv(s, env, value, parse, def), usage+suffix)
+}
+
 // Duration defines a time.Duration flag ("5s", "250ms").
 func (s *Set) Duration(p *time.Duration, name, env string, def time.Duration, usage string) {
 	value, suffix := s.env(env)
