@@ -17,6 +17,7 @@ import (
 // environment variable; the flag wins.
 type config struct {
 	HTTPAddr       string
+	MetricsAddr    string
 	Services       []string
 	Etcd           []string
 	RPCTimeout     time.Duration
@@ -39,7 +40,9 @@ type config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var cfg config
 	fs := envflag.New("http-server", getenv, stderr)
-	fs.String(&cfg.HTTPAddr, "http-addr", "PIGEONHOLE_HTTP_ADDR", ":8080", "address to serve HTTP on")
+	fs.String(&cfg.HTTPAddr, "http-addr", "PIGEONHOLE_HTTP_ADDR", ":8080", "address to serve HTTP on (with --auth off and no address given: 127.0.0.1:8080)")
+	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9091",
+		"address of /metrics, /healthz and /readyz, apart from the API; empty: off (with --auth off and no address given: 127.0.0.1:9091)")
 	fs.List(&cfg.Services, "service", "PIGEONHOLE_SERVICE", "127.0.0.1:8888", "message-service replicas, host:port[,host:port]")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to discover replicas in; overrides --service")
 	fs.Duration(&cfg.RPCTimeout, "rpc-timeout", "PIGEONHOLE_RPC_TIMEOUT", 3*time.Second, "timeout of one RPC attempt to the message service")
@@ -63,6 +66,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if err := cfg.Auth.Check(); err != nil {
 		return config{}, err
+	}
+	if !cfg.Auth.On() {
+		// Without authentication, only this host may call, unless told.
+		cfg.HTTPAddr = program.LocalUnlessGiven(cfg.HTTPAddr, fs.Given("http-addr", "PIGEONHOLE_HTTP_ADDR"))
+		cfg.MetricsAddr = program.LocalUnlessGiven(cfg.MetricsAddr, fs.Given("metrics-addr", "PIGEONHOLE_METRICS_ADDR"))
 	}
 	for _, p := range proxies {
 		prefix, err := netip.ParsePrefix(p)
@@ -89,7 +97,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 // logAttrs is the config as logged at start (it holds no secrets).
 func (c config) logAttrs() []any {
 	return append([]any{
-		"http_addr", c.HTTPAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
+		"http_addr", c.HTTPAddr, "metrics_addr", c.MetricsAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
 		"rpc_batch", c.RPCBatch, "rpc_batch_lanes", c.RPCBatchLanes, "page_cache_mib", c.PageCacheMiB,
 		"send_rate", c.SendRate, "send_burst", c.SendBurst, "pull_rate", c.PullRate, "pull_burst", c.PullBurst,

@@ -17,7 +17,7 @@ func TestConfigNames(t *testing.T) {
 		t.Fatalf("got %+v", cfg)
 	}
 	def, err := parseConfig([]string{"--etcd", "e:2379"}, func(string) string { return "" }, io.Discard)
-	if err != nil || def.HTTPAddr != ":8080" || !slices.Equal(def.Services, []string{"127.0.0.1:8888"}) || !slices.Equal(def.Etcd, []string{"e:2379"}) {
+	if err != nil || def.HTTPAddr != "127.0.0.1:8080" || def.MetricsAddr != "127.0.0.1:9091" || !slices.Equal(def.Services, []string{"127.0.0.1:8888"}) || !slices.Equal(def.Etcd, []string{"e:2379"}) {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
 	if def.RPCBatch != 64 || def.RPCBatchLanes != 8 || def.PageCacheMiB != 32 {

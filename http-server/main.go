@@ -20,6 +20,7 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 )
 
@@ -45,6 +46,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log := cfg.Start(getenv, stderr)
 	log.Info("starting", cfg.logAttrs()...)
+	if !cfg.Auth.On() {
+		program.WarnIfOpen(log, "http", cfg.HTTPAddr)
+	}
 	if err := cfg.ServeProfiles(ctx, log); err != nil {
 		return err
 	}
@@ -86,18 +90,35 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		PullLimit:      gateway.Limit{Rate: cfg.PullRate, Burst: cfg.PullBurst},
 		TrustedProxies: cfg.TrustedProxies,
 	}, server.WithListener(ln))
+	opsCtx, stopOps := context.WithCancel(ctx)
+	defer stopOps()
+	opsDone := make(chan error, 1)
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		log.Info("serving metrics and health", "metrics_addr", mln.Addr().String())
+		go func() { opsDone <- ops.Serve(opsCtx, mln, metrics, svc.Ready) }()
+	} else {
+		opsDone <- nil
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run() }()
 	log.Info("serving", "http_addr", ln.Addr().String())
 
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		stopOps()
+		return errors.Join(fmt.Errorf("serve: %w", err), <-opsDone)
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ExitWait)
 	defer cancel()
 	err = h.Shutdown(shutdownCtx)
+	stopOps()
+	err = errors.Join(err, <-opsDone)
 	log.Info("stopped", "error", err)
 	return err
 }

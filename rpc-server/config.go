@@ -35,7 +35,7 @@ type config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var cfg config
 	fs := envflag.New("rpc-server", getenv, stderr)
-	fs.String(&cfg.RPCAddr, "rpc-addr", "PIGEONHOLE_RPC_ADDR", ":8888", "address to serve Kitex RPC on")
+	fs.String(&cfg.RPCAddr, "rpc-addr", "PIGEONHOLE_RPC_ADDR", ":8888", "address to serve Kitex RPC on (with --auth off and no address given: 127.0.0.1:8888)")
 	fs.String(&cfg.AdvertiseAddr, "advertise-addr", "PIGEONHOLE_ADVERTISE_ADDR", "", "address to register in discovery when it differs from --rpc-addr")
 	fs.String(&cfg.MySQL, "mysql", "PIGEONHOLE_MYSQL", "", "MySQL DSN (go-sql-driver format); empty means the embedded store")
 	fs.String(&cfg.DataDir, "data-dir", "PIGEONHOLE_DATA_DIR", "./data", "directory of the embedded store")
@@ -47,7 +47,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
 	fs.Duration(&cfg.LeaseTTL, "lease-ttl", "PIGEONHOLE_LEASE_TTL", 5*time.Second, "etcd lease TTL: how soon a dead replica's registration expires")
 	fs.Duration(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
-	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9090", "address of /metrics, /healthz and /readyz; empty: off")
+	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9090", "address of /metrics, /healthz and /readyz; empty: off (with --auth off and no address given: 127.0.0.1:9090)")
 	cfg.Settings.Define(fs)
 	cfg.Auth.Define(fs)
 	if err := fs.Parse(args); err != nil {
@@ -55,6 +55,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if err := cfg.Auth.Check(); err != nil {
 		return config{}, err
+	}
+	if !cfg.Auth.On() {
+		// Without authentication, only this host may call, unless told.
+		cfg.RPCAddr = program.LocalUnlessGiven(cfg.RPCAddr, fs.Given("rpc-addr", "PIGEONHOLE_RPC_ADDR"))
+		cfg.MetricsAddr = program.LocalUnlessGiven(cfg.MetricsAddr, fs.Given("metrics-addr", "PIGEONHOLE_METRICS_ADDR"))
 	}
 	if cfg.LeaseTTL < time.Second {
 		return config{}, fmt.Errorf("--lease-ttl must be at least 1s")

@@ -23,7 +23,7 @@ func TestConfigNames(t *testing.T) {
 		t.Fatalf("got %+v", cfg)
 	}
 	def, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
-	if err != nil || def.RPCAddr != ":8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != ":9090" {
+	if err != nil || def.RPCAddr != "127.0.0.1:8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != "127.0.0.1:9090" {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
 	if def.RangeCacheMiB != 32 || def.PprofAddr != "" {
@@ -49,5 +49,17 @@ func TestLoggedConfigMasksThePassword(t *testing.T) {
 	}
 	if got := mysql.RedactDSN(cfg.MySQL); !strings.Contains(got, "user:xxxxx@tcp(db:3306)/x") {
 		t.Fatalf("redacted DSN %q", got)
+	}
+}
+
+func TestListenersWithAuth(t *testing.T) {
+	secret := map[string]string{"PIGEONHOLE_AUTH": "jwt", "PIGEONHOLE_JWT_SECRET_FILE": "/s"}
+	on, err := parseConfig(nil, func(k string) string { return secret[k] }, io.Discard)
+	if err != nil || on.RPCAddr != ":8888" || on.MetricsAddr != ":9090" {
+		t.Fatalf("--auth jwt: got rpc %q, metrics %q, %v; want every interface", on.RPCAddr, on.MetricsAddr, err)
+	}
+	given, err := parseConfig([]string{"--rpc-addr", ":7000"}, func(k string) string { return map[string]string{"PIGEONHOLE_METRICS_ADDR": ":7001"}[k] }, io.Discard)
+	if err != nil || given.RPCAddr != ":7000" || given.MetricsAddr != ":7001" {
+		t.Fatalf("--auth off with addresses given: got rpc %q, metrics %q, %v", given.RPCAddr, given.MetricsAddr, err)
 	}
 }

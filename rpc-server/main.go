@@ -37,6 +37,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log := cfg.Start(getenv, stderr)
 	log.Info("starting", cfg.logAttrs(mysql.RedactDSN)...)
+	if !cfg.Auth.On() {
+		program.WarnIfOpen(log, "rpc", cfg.RPCAddr)
+	}
 	if err := cfg.ServeProfiles(ctx, log); err != nil {
 		return err
 	}

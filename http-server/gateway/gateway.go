@@ -52,8 +52,8 @@ type Config struct {
 	// Logger receives one record per 5xx answer and per recovered panic
 	// (default slog.Default()).
 	Logger *slog.Logger
-	// Metrics, when set, counts and times every request and is served at
-	// GET /metrics.
+	// Metrics, when set, counts and times every request. It is not served
+	// here: /metrics has a listener of its own.
 	Metrics *Metrics
 	// Auth, when not nil, verifies the bearer token of every send and
 	// pull: without a valid one the client gets 401 unauthenticated, with
@@ -140,9 +140,6 @@ func Register(e *route.Engine, svc MessageService, cfg Config) {
 		{consts.MethodPost, "/api/send", g.send},
 		{consts.MethodGet, "/api/pull", g.pull},
 		{consts.MethodPost, "/api/pull", g.pull},
-	}
-	if g.cfg.Metrics != nil {
-		endpoints = append(endpoints, endpoint{consts.MethodGet, "/metrics", g.cfg.Metrics.serve})
 	}
 	g.allow = make(map[string]string, len(endpoints))
 	for _, ep := range endpoints {

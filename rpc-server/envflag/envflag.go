@@ -103,6 +103,14 @@ func (s *Set) Text(p encoding.TextUnmarshaler, name, env, def, usage string) {
 	s.fs.Func(name, usage+suffix+" (default \""+def+"\")", func(v string) error { return p.UnmarshalText([]byte(v)) })
 }
 
+// Given reports whether the flag name, or its variable env, was set: a
+// value that was asked for, rather than the default. Call it after Parse.
+func (s *Set) Given(name, env string) bool {
+	given := env != "" && s.getenv(env) != ""
+	s.fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
 // Parse reads args (without the program name). It fails on unknown flags,
 // positional arguments and environment values that do not parse.
 func (s *Set) Parse(args []string) error {

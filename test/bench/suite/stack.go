@@ -85,7 +85,7 @@ func startStack(ctx context.Context, bins harness.Binaries, store, dir string) (
 		Name: "http-server", Path: bins.HTTPServer,
 		// The load comes from one address: per-caller rate limits would
 		// measure themselves, not the system.
-		Args:    []string{"--http-addr", httpAddr, "--service", rpcAddr, "--log-level", "warn", "--send-rate=0", "--pull-rate=0"},
+		Args:    []string{"--http-addr", httpAddr, "--service", rpcAddr, "--log-level", "warn", "--send-rate=0", "--pull-rate=0", "--metrics-addr="},
 		LogPath: filepath.Join(dir, "http-server.log"),
 	}, func(ctx context.Context, p *harness.Process) error { return harness.WaitHTTP(ctx, p, s.url+"/readyz") })
 	if err != nil {
