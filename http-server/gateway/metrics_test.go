@@ -19,10 +19,10 @@ func TestMetrics(t *testing.T) {
 	m.ObserveAttempt("Send", false, errors.New("refused"))
 	m.ObserveAttempt("Send", true, nil)
 
+	body := scrape(t, m)
 	if got := perform(e, "GET", "/metrics", "").Code; got != 404 {
 		t.Fatalf("GET /metrics on the API's listener: status %d, want 404", got)
 	}
-	body := scrape(t, m)
 	for _, want := range []string{
 		`pigeonhole_http_requests_total{code="ok",method="POST",route="/api/send",status="200"} 1`,
 		`pigeonhole_http_requests_total{code="invalid_argument",method="POST",route="/api/send",status="400"} 1`,

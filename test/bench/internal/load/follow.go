@@ -59,7 +59,7 @@ func (r *runner) follow(ctx context.Context) (*Result, error) {
 	senders := make([]*followSender, r.opts.Senders)
 	for s := range senders {
 		k := s % nChats
-		senders[s] = &followSender{chat: k, member: chats.members[k][(s/nChats)%2]}
+		senders[s] = &followSender{chat: k, member: r.client.creds.member(chats.members[k][(s/nChats)%2])}
 	}
 	start := time.Now()
 	rec := NewRecorder(start, r.opts.Warmup, r.opts.window())
@@ -127,7 +127,7 @@ func (r *runner) sendNumbered(ctx context.Context, chats *chatSet, w int, s *fol
 		text += chats.textPadding[:pad]
 	}
 	var ack SendAck
-	if err := r.client.Send(ctx, sendBody(chats.names[s.chat], text, s.member), &ack); err != nil {
+	if err := r.client.Send(ctx, s.member, sendBody(chats.names[s.chat], text, s.member), &ack); err != nil {
 		return err
 	}
 	s.acks = append(s.acks, Ack{Sender: w, Seq: s.next, SendTime: ack.SendTime, At: time.Now()})
@@ -178,7 +178,7 @@ func (r *runner) tail(ctx context.Context, f int, chats *chatSet, k int, v *Veri
 		}
 		page = Page{Messages: page.Messages[:0]}
 		start := time.Now()
-		err := r.client.Pull(ctx, chats.pullURL(k, cursor), &page)
+		err := r.client.Pull(ctx, chats.members[k][0], chats.pullURL(k, cursor), &page)
 		now := time.Now()
 		select {
 		case <-sendersDone:

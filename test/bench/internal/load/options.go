@@ -50,6 +50,13 @@ type Options struct {
 	RampUp      time.Duration `json:"ramp_up_ns"`  // reference: time over which the threads start
 	Loops       int           `json:"loops"`       // reference: requests per thread
 	Seed        uint64        `json:"seed"`        // of the random choices; 0 picks one
+	// Token is the bearer token of every request, for servers with
+	// authentication; its subject is then the first member of every chat.
+	// Never written to reports.
+	Token string `json:"-"`
+	// TokenSecret signs an HS256 token for each member that acts instead;
+	// never written to reports.
+	TokenSecret []byte `json:"-"`
 }
 
 // Defaults returns the options a run starts from.
