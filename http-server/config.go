@@ -41,7 +41,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var cfg config
 	fs := envflag.New("http-server", getenv, stderr)
 	fs.String(&cfg.HTTPAddr, "http-addr", "PIGEONHOLE_HTTP_ADDR", ":8080", "address to serve HTTP on (with --auth off and no address given: 127.0.0.1:8080)")
-	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9091",
+	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_HTTP_METRICS_ADDR", ":9091",
 		"address of /metrics, /healthz and /readyz, apart from the API; empty: off (with --auth off and no address given: 127.0.0.1:9091)")
 	fs.List(&cfg.Services, "service", "PIGEONHOLE_SERVICE", "127.0.0.1:8888", "message-service replicas, host:port[,host:port]")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to discover replicas in; overrides --service")
@@ -70,7 +70,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if !cfg.Auth.On() {
 		// Without authentication, only this host may call, unless told.
 		cfg.HTTPAddr = program.LocalUnlessGiven(cfg.HTTPAddr, fs.Given("http-addr", "PIGEONHOLE_HTTP_ADDR"))
-		cfg.MetricsAddr = program.LocalUnlessGiven(cfg.MetricsAddr, fs.Given("metrics-addr", "PIGEONHOLE_METRICS_ADDR"))
+		cfg.MetricsAddr = program.LocalUnlessGiven(cfg.MetricsAddr, fs.Given("metrics-addr", "PIGEONHOLE_HTTP_METRICS_ADDR"))
 	}
 	for _, p := range proxies {
 		prefix, err := netip.ParsePrefix(p)
