@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pigeonhole-im/pigeonhole/test/harness"
 )
 
 // insomniaFile is the Insomnia collection shipped for trying the API.
@@ -36,8 +38,12 @@ type insomniaResource struct {
 		MimeType string `json:"mimeType"`
 		Text     string `json:"text"`
 	} `json:"body"`
-	Parameters []insomniaPair `json:"parameters"`
-	Headers    []insomniaPair `json:"headers"`
+	Parameters     []insomniaPair `json:"parameters"`
+	Headers        []insomniaPair `json:"headers"`
+	Authentication struct {
+		Type  string `json:"type"`
+		Token string `json:"token"`
+	} `json:"authentication"`
 }
 
 type insomniaPair struct {
@@ -48,6 +54,7 @@ type insomniaPair struct {
 
 var (
 	baseURLTag     = regexp.MustCompile(`\{\{\s*_\.base_url\s*\}\}`)
+	tokenTag       = regexp.MustCompile(`^\{\{\s*_\.token\s*\}\}$`)
 	expectedStatus = regexp.MustCompile(`(?m)^Expected status: (\d{3})$`)
 	expectedCode   = regexp.MustCompile(`(?m)^Expected code: ([a-z_]+)$`)
 )
@@ -93,7 +100,7 @@ func TestInsomniaCollection(t *testing.T) {
 		}
 		for _, want := range []string{
 			"GET /ping", "GET /healthz", "GET /readyz", "POST /api/send", "GET /api/pull", "POST /api/pull",
-			"200", "400", "404", "405", "409", "415",
+			"200", "400", "401", "403", "404", "405", "409", "415",
 		} {
 			if !seen[want] {
 				t.Errorf("no request for %s", want)
@@ -103,9 +110,22 @@ func TestInsomniaCollection(t *testing.T) {
 
 	t.Run("EveryRequestGetsItsExpectedStatus", func(t *testing.T) {
 		sys := startSystem(t, stores[0].options(t))
+		// The requests of the "With --auth jwt" group go to servers run
+		// with it, with a token for a1 as the environment's token.
+		args := authArgs(t)
+		opts := stores[0].options(t)
+		opts.ExtraArgs = args
+		rpc := harness.StartRPCServer(t, opts)
+		authAPI := newAPI(t, harness.StartGateway(t, harness.GatewayOptions{Services: []string{rpc.Addr}, ExtraArgs: args}).URL)
+		token := token(t, args, "a1")
 		for _, r := range requests { // in order: later requests build on earlier ones
 			t.Run(r.Name, func(t *testing.T) {
-				resp := replay(t, sys.api, r)
+				var resp response
+				if r.ParentID == authGroup {
+					resp = replay(t, authAPI, r, token)
+				} else {
+					resp = replay(t, sys.api, r, "")
+				}
 				want := wantStatus(t, r)
 				if code := expectedCode.FindStringSubmatch(r.Description); code != nil {
 					resp.wantError(t, want, code[1])
@@ -141,9 +161,13 @@ func wantStatus(t *testing.T, r insomniaResource) int {
 	return status
 }
 
+// authGroup is the request group whose requests need servers with auth.
+const authGroup = "fld_auth"
+
 // replay sends r as Insomnia would: base_url filled in, parameters added to
-// the query, enabled headers set, Content-Type from the body's mimeType.
-func replay(t *testing.T, a *api, r insomniaResource) response {
+// the query, enabled headers set, Content-Type from the body's mimeType,
+// and a bearer authentication with token as the environment's token.
+func replay(t *testing.T, a *api, r insomniaResource, token string) response {
 	t.Helper()
 	path := baseURLTag.ReplaceAllString(r.URL, "")
 	if strings.Contains(path, "{{") {
@@ -165,6 +189,16 @@ func replay(t *testing.T, a *api, r insomniaResource) response {
 			header = append(header, h.Name, h.Value)
 			hasContentType = hasContentType || strings.EqualFold(h.Name, "Content-Type")
 		}
+	}
+	switch r.Authentication.Type {
+	case "":
+	case "bearer":
+		if !tokenTag.MatchString(r.Authentication.Token) {
+			t.Fatalf("request %q: bearer token %q is not {{ _.token }}", r.Name, r.Authentication.Token)
+		}
+		header = append(header, "Authorization", "Bearer "+token)
+	default:
+		t.Fatalf("request %q: authentication %q", r.Name, r.Authentication.Type)
 	}
 	if r.Body.MimeType != "" && !hasContentType {
 		header = append(header, "Content-Type", r.Body.MimeType)
