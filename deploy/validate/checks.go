@@ -26,7 +26,7 @@ type program struct {
 // runs the image and container of the same name.
 var programs = map[string]program{
 	"rpc-server":  {listenEnv: []string{"PIGEONHOLE_RPC_ADDR", "PIGEONHOLE_METRICS_ADDR"}, probeEnv: "PIGEONHOLE_METRICS_ADDR"},
-	"http-server": {listenEnv: []string{"PIGEONHOLE_HTTP_ADDR"}, probeEnv: "PIGEONHOLE_HTTP_ADDR"},
+	"http-server": {listenEnv: []string{"PIGEONHOLE_HTTP_ADDR", "PIGEONHOLE_HTTP_METRICS_ADDR"}, probeEnv: "PIGEONHOLE_HTTP_ADDR"},
 }
 
 // workload is a Deployment or StatefulSet: what Services, autoscalers and

@@ -147,7 +147,7 @@ func TestDeploymentPortsMustMatchTheImage(t *testing.T) {
 		t.Fatalf("shipped files: %v", problems)
 	}
 	dockerfiles["http-server"] = Dockerfile{Expose: []int32{8080, 8443}}
-	if got := strings.Join(checkImagePorts(objs, dockerfiles), "\n"); !strings.Contains(got, "Deployment http-server declares ports [8080]; its image exposes [8080 8443]") {
+	if got := strings.Join(checkImagePorts(objs, dockerfiles), "\n"); !strings.Contains(got, "Deployment http-server declares ports [8080 9091]; its image exposes [8080 8443]") {
 		t.Fatalf("problems: %q; want the http-server port mismatch", got)
 	}
 }
