@@ -16,21 +16,24 @@ import (
 // config is everything the gateway can be told at start. Each flag has an
 // environment variable; the flag wins.
 type config struct {
-	HTTPAddr       string
-	MetricsAddr    string
-	Services       []string
-	Etcd           []string
-	RPCTimeout     time.Duration
-	RequestTimeout time.Duration
-	MaxBodyBytes   int
-	RPCBatch       int
-	RPCBatchLanes  int
-	PageCacheMiB   int
-	SendRate       float64
-	SendBurst      int
-	PullRate       float64
-	PullBurst      int
-	TrustedProxies []netip.Prefix
+	HTTPAddr    string
+	MetricsAddr string
+	Services    []string
+	Etcd        []string
+	EtcdUser    string
+	// EtcdPasswordFile holds the etcd user's password (never logged).
+	EtcdPasswordFile string
+	RPCTimeout       time.Duration
+	RequestTimeout   time.Duration
+	MaxBodyBytes     int
+	RPCBatch         int
+	RPCBatchLanes    int
+	PageCacheMiB     int
+	SendRate         float64
+	SendBurst        int
+	PullRate         float64
+	PullBurst        int
+	TrustedProxies   []netip.Prefix
 	program.Settings
 	Auth jwtauth.Settings
 }
@@ -45,6 +48,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"address of /metrics, /healthz and /readyz, apart from the API; empty: off (with --auth off and no address given: 127.0.0.1:9091)")
 	fs.List(&cfg.Services, "service", "PIGEONHOLE_SERVICE", "127.0.0.1:8888", "message-service replicas, host:port[,host:port]")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to discover replicas in; overrides --service")
+	fs.String(&cfg.EtcdUser, "etcd-user", "PIGEONHOLE_ETCD_USER", "", "etcd user to discover replicas as (read access suffices); empty: none")
+	fs.String(&cfg.EtcdPasswordFile, "etcd-password-file", "PIGEONHOLE_ETCD_PASSWORD_FILE", "", "file holding the etcd user's password")
 	fs.Duration(&cfg.RPCTimeout, "rpc-timeout", "PIGEONHOLE_RPC_TIMEOUT", 3*time.Second, "timeout of one RPC attempt to the message service")
 	fs.Duration(&cfg.RequestTimeout, "request-timeout", "PIGEONHOLE_REQUEST_TIMEOUT", 5*time.Second, "deadline of one HTTP request")
 	fs.Int(&cfg.MaxBodyBytes, "max-body-bytes", "PIGEONHOLE_MAX_BODY_BYTES", 1<<20, "largest request body")
@@ -97,7 +102,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 // logAttrs is the config as logged at start (it holds no secrets).
 func (c config) logAttrs() []any {
 	return append([]any{
-		"http_addr", c.HTTPAddr, "metrics_addr", c.MetricsAddr, "service", c.Services, "etcd", c.Etcd, "rpc_timeout", c.RPCTimeout,
+		"http_addr", c.HTTPAddr, "metrics_addr", c.MetricsAddr, "service", c.Services, "etcd", c.Etcd, "etcd_user", c.EtcdUser, "etcd_password_file", c.EtcdPasswordFile, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
 		"rpc_batch", c.RPCBatch, "rpc_batch_lanes", c.RPCBatchLanes, "page_cache_mib", c.PageCacheMiB,
 		"send_rate", c.SendRate, "send_burst", c.SendBurst, "pull_rate", c.PullRate, "pull_burst", c.PullBurst,

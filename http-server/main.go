@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/cloudwego/hertz/pkg/app/server"
 	etcdregistry "github.com/kitex-contrib/registry-etcd"
@@ -65,7 +66,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes,
 	}
 	if len(cfg.Etcd) > 0 {
-		if rpcCfg.Resolver, err = etcdregistry.NewEtcdResolver(cfg.Etcd); err != nil {
+		var opts []etcdregistry.Option
+		if cfg.EtcdUser != "" || cfg.EtcdPasswordFile != "" {
+			password, err := etcdPassword(cfg.EtcdUser, cfg.EtcdPasswordFile)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, etcdregistry.WithAuthOpt(cfg.EtcdUser, password))
+		}
+		if rpcCfg.Resolver, err = etcdregistry.NewEtcdResolver(cfg.Etcd, opts...); err != nil {
 			return fmt.Errorf("etcd: %w", err)
 		}
 	}
@@ -130,4 +139,17 @@ func authenticator(v *jwtauth.Verifier) gateway.Authenticator {
 		return nil
 	}
 	return v
+}
+
+// etcdPassword reads the etcd user's password from a file (surrounding
+// whitespace is not part of it).
+func etcdPassword(user, path string) (string, error) {
+	if user == "" || path == "" {
+		return "", fmt.Errorf("--etcd-user and --etcd-password-file go together")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("etcd password: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }

@@ -23,11 +23,14 @@ type config struct {
 	CommitLanes   int
 	RangeCacheMiB int
 	program.Settings
-	Auth        jwtauth.Settings
-	Etcd        []string
-	LeaseTTL    time.Duration
-	Drain       time.Duration
-	MetricsAddr string
+	Auth     jwtauth.Settings
+	Etcd     []string
+	EtcdUser string
+	// EtcdPasswordFile holds the etcd user's password (never logged).
+	EtcdPasswordFile string
+	LeaseTTL         time.Duration
+	Drain            time.Duration
+	MetricsAddr      string
 }
 
 // parseConfig reads args (without the program name) and the environment
@@ -45,6 +48,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.RangeCacheMiB, "range-cache-mib", "PIGEONHOLE_RANGE_CACHE_MIB", 32,
 		"memory for history already read, answered without the database (new messages always come from it); 0: off")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
+	fs.String(&cfg.EtcdUser, "etcd-user", "PIGEONHOLE_ETCD_USER", "", "etcd user to register as, for an etcd with authentication; empty: none")
+	fs.String(&cfg.EtcdPasswordFile, "etcd-password-file", "PIGEONHOLE_ETCD_PASSWORD_FILE", "", "file holding the etcd user's password")
 	fs.Duration(&cfg.LeaseTTL, "lease-ttl", "PIGEONHOLE_LEASE_TTL", 5*time.Second, "etcd lease TTL: how soon a dead replica's registration expires")
 	fs.Duration(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
 	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9090", "address of /metrics, /healthz and /readyz; empty: off (with --auth off and no address given: 127.0.0.1:9090)")
@@ -82,7 +87,7 @@ func (c config) logAttrs(redact func(string) string) []any {
 	return append([]any{
 		"rpc_addr", c.RPCAddr, "advertise_addr", c.AdvertiseAddr, "store", store,
 		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "commit_lanes", c.CommitLanes,
-		"range_cache_mib", c.RangeCacheMiB, "etcd", c.Etcd,
+		"range_cache_mib", c.RangeCacheMiB, "etcd", c.Etcd, "etcd_user", c.EtcdUser, "etcd_password_file", c.EtcdPasswordFile,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
 	}, append(c.Settings.LogAttrs(), c.Auth.LogAttrs()...)...)
 }

@@ -123,8 +123,14 @@ func registration(cfg config, log *slog.Logger) ([]server.Option, error) {
 	if err != nil {
 		return nil, err
 	}
+	password, err := etcd.ReadPassword(cfg.EtcdUser, cfg.EtcdPasswordFile)
+	if err != nil {
+		return nil, err
+	}
 	return etcd.Registration(etcd.Config{
 		Endpoints:   cfg.Etcd,
+		User:        cfg.EtcdUser,
+		Password:    password,
 		ServiceName: kitexrpc.ServiceName,
 		Advertise:   advertise,
 		LeaseTTL:    cfg.LeaseTTL,
