@@ -27,10 +27,8 @@ import (
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "token" {
-		if err := token(os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-			if !errors.Is(err, flag.ErrHelp) {
-				fmt.Fprintf(os.Stderr, "http-server token: %v\n", err)
-			}
+		if err := token(os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "http-server token: %v\n", err)
 			os.Exit(2)
 		}
 		return
