@@ -5,9 +5,9 @@
 // add new fields only as optional, at new ids.
 //
 // Callers: when the service runs with authentication, every Send and Pull
-// carries the caller's bearer token (a JWT) in the RPC's TTHeader under the
-// key "authorization" (batches: per item, in Credentials); calls without
-// one are answered with Code unauthenticated. Ping needs none.
+// carries the caller's bearer token (a JWT) in the RPC's TTHeader under
+// CredentialKey (batches: per item, in Credentials); calls without one are
+// answered with Code unauthenticated. Ping needs none.
 //
 // Conventions used by every response:
 //   Code — 0 means ok; any other value is a business error code. The numbers
@@ -18,6 +18,28 @@
 // SendTime is assigned by the service; a value sent by a client is ignored.
 
 namespace go rpc
+
+// The contract's constants: both sides read them from the generated code,
+// so neither imports the other.
+
+// ServiceName is the message service's name in discovery: replicas register
+// under it and gateways resolve it.
+const string ServiceName = "pigeonhole.message"
+
+// MaxBatch is the most items a SendBatchRequest or PullBatchRequest may
+// carry; the service refuses a larger batch whole.
+const i32 MaxBatch = 1024
+
+// RequestIDKey is the TTHeader metainfo key under which a caller's request
+// id travels with an RPC, for the service's logs. Over plain Framed
+// transport it is simply not sent.
+const string RequestIDKey = "request_id"
+
+// CredentialKey is the TTHeader metainfo key under which a caller's bearer
+// token (a JWT) travels with a Send or Pull, for a service that runs with
+// authentication to verify itself (batches carry theirs per item, in
+// Credentials).
+const string CredentialKey = "authorization"
 
 // Message is one chat message.
 struct Message {

@@ -8,9 +8,9 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // config is everything the gateway can be told at start. Each flag has an
@@ -50,12 +50,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to discover replicas in; overrides --service")
 	fs.String(&cfg.EtcdUser, "etcd-user", "PIGEONHOLE_ETCD_USER", "", "etcd user to discover replicas as (read access suffices); empty: none")
 	fs.String(&cfg.EtcdPasswordFile, "etcd-password-file", "PIGEONHOLE_ETCD_PASSWORD_FILE", "", "file holding the etcd user's password")
-	fs.Duration(&cfg.RPCTimeout, "rpc-timeout", "PIGEONHOLE_RPC_TIMEOUT", 3*time.Second, "timeout of one RPC attempt to the message service")
-	fs.Duration(&cfg.RequestTimeout, "request-timeout", "PIGEONHOLE_REQUEST_TIMEOUT", 5*time.Second, "deadline of one HTTP request")
-	fs.Int(&cfg.MaxBodyBytes, "max-body-bytes", "PIGEONHOLE_MAX_BODY_BYTES", 1<<20, "largest request body")
+	fs.Duration(&cfg.RPCTimeout, "rpc-timeout", "PIGEONHOLE_RPC_TIMEOUT", rpcclient.DefaultTimeout, "timeout of one RPC attempt to the message service")
+	fs.Duration(&cfg.RequestTimeout, "request-timeout", "PIGEONHOLE_REQUEST_TIMEOUT", gateway.DefaultRequestTimeout, "deadline of one HTTP request")
+	fs.Int(&cfg.MaxBodyBytes, "max-body-bytes", "PIGEONHOLE_MAX_BODY_BYTES", gateway.DefaultMaxBodyBytes, "largest request body")
 	fs.Int(&cfg.RPCBatch, "rpc-batch", "PIGEONHOLE_RPC_BATCH", 64,
 		"most concurrent sends (or pulls) forwarded in one batch RPC; 1: one RPC each, for replicas without SendBatch/PullBatch")
-	fs.Int(&cfg.RPCBatchLanes, "rpc-batch-lanes", "PIGEONHOLE_RPC_BATCH_LANES", 8, "batch RPCs of each kind in flight at once")
+	fs.Int(&cfg.RPCBatchLanes, "rpc-batch-lanes", "PIGEONHOLE_RPC_BATCH_LANES", rpcclient.DefaultBatchLanes, "batch RPCs of each kind in flight at once")
 	fs.Int(&cfg.PageCacheMiB, "page-cache-mib", "PIGEONHOLE_PAGE_CACHE_MIB", 32,
 		"MiB of final pull answers kept to answer the same pulls without an RPC; 0: off")
 	fs.Float(&cfg.SendRate, "send-rate", "PIGEONHOLE_SEND_RATE", gateway.DefaultSendRate, "sends a second per caller (token subject, or client address without auth); 0: no limit")

@@ -4,6 +4,10 @@ import (
 	"io"
 	"slices"
 	"testing"
+
+	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
+	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // TestConfigNames pins the flag and variable names scripts depend on.
@@ -22,6 +26,12 @@ func TestConfigNames(t *testing.T) {
 	}
 	if def.RPCBatch != 64 || def.RPCBatchLanes != 8 || def.PageCacheMiB != 32 {
 		t.Fatalf("defaults: batches of %d items, %d lanes, page cache %d MiB", def.RPCBatch, def.RPCBatchLanes, def.PageCacheMiB)
+	}
+	// Each default is the constant the code falls back on too.
+	if def.MaxBodyBytes != gateway.DefaultMaxBodyBytes || def.RequestTimeout != gateway.DefaultRequestTimeout ||
+		def.RPCTimeout != rpcclient.DefaultTimeout || def.RPCBatchLanes != rpcclient.DefaultBatchLanes || def.ExitWait != program.DefaultExitWait {
+		t.Fatalf("defaults: body %d, request timeout %v, rpc timeout %v, batch lanes %d, exit wait %v",
+			def.MaxBodyBytes, def.RequestTimeout, def.RPCTimeout, def.RPCBatchLanes, def.ExitWait)
 	}
 	off, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_PAGE_CACHE_MIB": "0"}[k] }, io.Discard)
 	if err != nil || off.PageCacheMiB != 0 {

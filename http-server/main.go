@@ -20,9 +20,9 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 func main() {
@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 
-	verifier, err := cfg.Auth.Verifier(ctx, log)
+	verifier, err := cfg.Auth.Verifier(ctx, log, pigeonhole.ValidateMemberID)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return fmt.Errorf("metrics: %w", err)
 		}
 		log.Info("serving metrics and health", "metrics_addr", mln.Addr().String())
-		go func() { opsDone <- ops.Serve(opsCtx, mln, metrics, svc.Ready) }()
+		go func() { opsDone <- gateway.ServeOps(opsCtx, mln, gateway.OpsHandler(svc, metrics)) }()
 	} else {
 		opsDone <- nil
 	}

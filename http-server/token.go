@@ -5,8 +5,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 )
 
 // DefaultTokenTTL is how long a token from the token command is valid.
@@ -30,6 +31,9 @@ func token(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	if sub == "" || secretFile == "" {
 		return fmt.Errorf("--sub and --jwt-secret-file are required")
+	}
+	if err := pigeonhole.ValidateMemberID(sub); err != nil {
+		return fmt.Errorf("--sub: %s", pigeonhole.ErrorMessage(err))
 	}
 	secret, err := jwtauth.ReadSecret(secretFile)
 	if err != nil {

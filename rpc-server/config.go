@@ -5,9 +5,11 @@ import (
 	"io"
 	"time"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
 
@@ -42,9 +44,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.String(&cfg.AdvertiseAddr, "advertise-addr", "PIGEONHOLE_ADVERTISE_ADDR", "", "address to register in discovery when it differs from --rpc-addr")
 	fs.String(&cfg.MySQL, "mysql", "PIGEONHOLE_MYSQL", "", "MySQL DSN (go-sql-driver format); empty means the embedded store")
 	fs.String(&cfg.DataDir, "data-dir", "PIGEONHOLE_DATA_DIR", "./data", "directory of the embedded store")
-	fs.Int(&cfg.MaxTextBytes, "max-text-bytes", "PIGEONHOLE_MAX_TEXT_BYTES", 64<<10, "largest message text in bytes")
-	fs.Int(&cfg.MaxPull, "max-pull", "PIGEONHOLE_MAX_PULL", 100, "largest page a pull returns")
-	fs.Int(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", 2, "most group-commit transactions at once (MySQL); one more starts only when the newest has run "+sqlstore.DefaultStallAfter.String())
+	fs.Int(&cfg.MaxTextBytes, "max-text-bytes", "PIGEONHOLE_MAX_TEXT_BYTES", pigeonhole.DefaultMaxTextBytes, "largest message text in bytes")
+	fs.Int(&cfg.MaxPull, "max-pull", "PIGEONHOLE_MAX_PULL", pigeonhole.DefaultMaxPull, "largest page a pull returns")
+	fs.Int(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", mysql.DefaultCommitLanes, "most group-commit transactions at once (MySQL); one more starts only when the newest has run "+sqlstore.DefaultStallAfter.String())
 	fs.Int(&cfg.RangeCacheMiB, "range-cache-mib", "PIGEONHOLE_RANGE_CACHE_MIB", 32,
 		"memory for history already read, answered without the database (new messages always come from it); 0: off")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")

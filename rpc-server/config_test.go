@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // TestConfigNames pins the flag and variable names scripts depend on.
@@ -25,6 +27,11 @@ func TestConfigNames(t *testing.T) {
 	def, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
 	if err != nil || def.RPCAddr != "127.0.0.1:8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != "127.0.0.1:9090" {
 		t.Fatalf("defaults: got %+v, %v", def, err)
+	}
+	// Each default is the constant the code falls back on too.
+	if def.MaxTextBytes != pigeonhole.DefaultMaxTextBytes || def.MaxPull != pigeonhole.DefaultMaxPull ||
+		def.CommitLanes != mysql.DefaultCommitLanes || def.ExitWait != program.DefaultExitWait {
+		t.Fatalf("defaults: text %d, pull %d, lanes %d, exit wait %v", def.MaxTextBytes, def.MaxPull, def.CommitLanes, def.ExitWait)
 	}
 	if def.RangeCacheMiB != 32 || def.PprofAddr != "" {
 		t.Fatalf("defaults: range cache %d MiB, pprof %q", def.RangeCacheMiB, def.PprofAddr)

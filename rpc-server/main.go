@@ -14,13 +14,14 @@ import (
 	"github.com/cloudwego/kitex/server"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/etcd"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	metrics.ObservePool("write", store.Stats)
-	verifier, err := cfg.Auth.Verifier(ctx, log)
+	verifier, err := cfg.Auth.Verifier(ctx, log, pigeonhole.ValidateMemberID)
 	if err != nil {
 		return err
 	}
@@ -131,7 +132,7 @@ func registration(cfg config, log *slog.Logger) ([]server.Option, error) {
 		Endpoints:   cfg.Etcd,
 		User:        cfg.EtcdUser,
 		Password:    password,
-		ServiceName: kitexrpc.ServiceName,
+		ServiceName: rpc.ServiceName,
 		Advertise:   advertise,
 		LeaseTTL:    cfg.LeaseTTL,
 		Drain:       cfg.Drain,

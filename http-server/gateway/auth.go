@@ -9,10 +9,11 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
-// Authenticator verifies a bearer token and names its caller. Errors:
-// unauthenticated, with a client-safe message.
+// Authenticator verifies a bearer token and returns the member id it names.
+// Any error refuses the token (401 unauthenticated); its text is told to
+// the client, so it must say nothing the client may not know.
 type Authenticator interface {
-	Authenticate(token string) (pigeonhole.Caller, error)
+	Authenticate(token string) (string, error)
 }
 
 // The WWW-Authenticate challenges of RFC 6750: without a token, and with
@@ -57,11 +58,11 @@ func (g *gateway) authenticate(c context.Context, ctx *app.RequestContext) (_ co
 		return c, false
 	}
 	token := string(bytes.TrimSpace(header[len(scheme):]))
-	caller, err := g.cfg.Auth.Authenticate(token)
+	member, err := g.cfg.Auth.Authenticate(token)
 	if err != nil {
-		g.fail(c, ctx, err)
+		g.fail(c, ctx, pigeonhole.Wrap(pigeonhole.CodeUnauthenticated, err, err.Error()))
 		return c, false
 	}
-	c = pigeonhole.WithCaller(c, caller)
+	c = pigeonhole.WithCaller(c, pigeonhole.Caller{Member: member})
 	return context.WithValue(c, credentialKey{}, token), true
 }

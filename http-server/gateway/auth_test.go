@@ -10,8 +10,8 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
@@ -32,7 +32,7 @@ func bearer(token string) string { return "Bearer " + token }
 // requires callers, as both servers run with --auth jwt.
 func newAuthEngine(tb testing.TB, cfg gateway.Config) *route.Engine {
 	tb.Helper()
-	v, err := jwtauth.New(jwtauth.Config{Secret: testSecret})
+	v, err := jwtauth.New(jwtauth.Config{Secret: testSecret, Subject: pigeonhole.ValidateMemberID})
 	if err != nil {
 		tb.Fatal(err)
 	}

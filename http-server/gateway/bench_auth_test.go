@@ -11,8 +11,8 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 )
 
 // BenchmarkAuth measures what authentication and rate limiting cost, side
@@ -35,7 +35,7 @@ func BenchmarkAuth(b *testing.B) {
 			svc := pigeonhole.NewService(store, pigeonhole.Config{RequireCaller: mode.auth})
 			seeder := pigeonhole.NewService(store, pigeonhole.Config{})
 			if mode.auth {
-				v, err := jwtauth.New(jwtauth.Config{Secret: testSecret})
+				v, err := jwtauth.New(jwtauth.Config{Secret: testSecret, Subject: pigeonhole.ValidateMemberID})
 				if err != nil {
 					b.Fatal(err)
 				}

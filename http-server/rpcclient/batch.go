@@ -16,9 +16,10 @@ import (
 // needs no closing.
 type batcher[In, Out any] struct {
 	lanes, max int
-	// call sends one batch RPC; ids and creds are the items' request ids
-	// and credentials. It returns one outcome per item, in order.
-	call func(items []In, ids, creds []string) []outcome[Out]
+	// call sends one batch RPC on ctx (see batchContext); ids and creds
+	// are the items' request ids and credentials (creds nil when no caller
+	// has one). It returns one outcome per item, in order.
+	call func(ctx context.Context, items []In, ids, creds []string) []outcome[Out]
 
 	mu       sync.Mutex
 	queue    []*pending[In, Out]
@@ -63,9 +64,6 @@ func (b *batcher[In, Out]) do(ctx context.Context, in In, id, cred string) (Out,
 // lane sends batches until the queue is empty.
 func (b *batcher[In, Out]) lane() {
 	batch := make([]*pending[In, Out], 0, b.max)
-	items := make([]In, 0, b.max)
-	ids := make([]string, 0, b.max)
-	var creds []string // only when some caller has a credential
 	for {
 		b.mu.Lock()
 		n := min(len(b.queue), b.max)
@@ -84,14 +82,21 @@ func (b *batcher[In, Out]) lane() {
 
 		// Calls whose caller has given up are not sent.
 		live := batch[:0]
-		items, ids, creds = items[:0], ids[:0], creds[:0]
+		// Each batch has slices of its own: an attempt Kitex has given up
+		// on (its timeout passed) may still be encoding them after the
+		// call returns.
+		items := make([]In, 0, len(batch))
+		ids := make([]string, 0, len(batch))
+		callers := make([]context.Context, 0, len(batch))
+		var creds []string // only when some caller has a credential
 		for _, p := range batch {
 			if p.ctx.Err() == nil {
 				live = append(live, p)
 				items = append(items, p.in)
 				ids = append(ids, p.id)
+				callers = append(callers, p.ctx)
 				if p.cred != "" && creds == nil {
-					creds = make([]string, len(live)-1, b.max)
+					creds = make([]string, len(live)-1, len(batch))
 				}
 				if creds != nil {
 					creds = append(creds, p.cred)
@@ -101,9 +106,11 @@ func (b *batcher[In, Out]) lane() {
 		if len(live) == 0 {
 			continue
 		}
-		for i, o := range b.call(items, ids, creds) {
+		ctx, cancel := batchContext(callers)
+		for i, o := range b.call(ctx, items, ids, creds) {
 			live[i].done <- o
 		}
+		cancel()
 		clear(batch) // drop the references until the next batch
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bytedance/gopkg/cloud/metainfo"
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/circuitbreak"
 	"github.com/cloudwego/kitex/pkg/connpool"
@@ -25,7 +26,6 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc/imservice"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
@@ -36,8 +36,8 @@ type Config struct {
 	Addrs []string
 	// Resolver discovers replicas (e.g. etcd).
 	Resolver discovery.Resolver
-	// Timeout bounds each RPC (default 3s); the caller's deadline, if
-	// sooner, wins.
+	// Timeout bounds each RPC attempt (default DefaultTimeout); the
+	// caller's deadline, if sooner, wins.
 	Timeout time.Duration
 	// ConnectTimeout bounds dialing a replica (default 500ms).
 	ConnectTimeout time.Duration
@@ -54,11 +54,17 @@ type Config struct {
 	// own (Send, Pull), as replicas older than the batch methods need.
 	MaxBatch int
 	// BatchLanes is how many batch RPCs of each kind may be in flight at
-	// once (default 8).
+	// once (default DefaultBatchLanes).
 	BatchLanes int
 	// Options are extra Kitex client options.
 	Options []client.Option
 }
+
+// Defaults of Config.
+const (
+	DefaultTimeout    = 3 * time.Second
+	DefaultBatchLanes = 8
+)
 
 // Observer is told the outcome of each RPC attempt; retry is true for the
 // attempts after a call's first.
@@ -72,7 +78,8 @@ type Client struct {
 	rpc        imservice.Client
 	requestID  func(context.Context) string
 	credential func(context.Context) string
-	observed   bool // an Observer counts attempts
+	observed   bool          // an Observer counts attempts
+	timeout    time.Duration // of one attempt (Config.Timeout)
 	// send and pull carry one call to the service: in a batch RPC, or in
 	// an RPC of its own when batching is off. Their errors are mapped.
 	send func(context.Context, *rpc.SendRequest) (*rpc.SendResponse, error)
@@ -82,7 +89,7 @@ type Client struct {
 // New builds the client.
 func New(cfg Config) (*Client, error) {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 3 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 500 * time.Millisecond
@@ -101,6 +108,9 @@ func New(cfg Config) (*Client, error) {
 		client.WithTransportProtocol(transport.TTHeader),
 		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
 		client.WithFailureRetry(retryPolicy()),
+		// Every attempt of a batch RPC sends only the items whose callers
+		// still wait.
+		client.WithMiddleware(dropAbandoned),
 		// A circuit breaker per replica: one that keeps failing is passed
 		// over (its calls fail fast and are retried elsewhere) until it
 		// recovers. No service-wide breaker: it would turn the loss of one
@@ -124,23 +134,23 @@ func New(cfg Config) (*Client, error) {
 		opts = append(opts, client.WithInstanceMW(attemptObserver(cfg.Observer)))
 	}
 	opts = append(opts, cfg.Options...)
-	c, err := imservice.NewClient(kitexrpc.ServiceName, opts...)
+	c, err := imservice.NewClient(rpc.ServiceName, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
-	cl := &Client{rpc: c, requestID: cfg.RequestID, credential: cfg.Credential, observed: cfg.Observer != nil}
+	cl := &Client{rpc: c, requestID: cfg.RequestID, credential: cfg.Credential, observed: cfg.Observer != nil, timeout: cfg.Timeout}
 	if cfg.MaxBatch <= 1 {
 		cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
-			return mapped(c.Send(cl.outgoing(ctx), req))
+			return mapped(c.Send(cl.outgoing(ctx), req, deadlineOption(ctx, cfg.Timeout)...))
 		}
 		cl.pull = func(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
-			return mapped(c.Pull(cl.outgoing(ctx), req))
+			return mapped(c.Pull(cl.outgoing(ctx), req, deadlineOption(ctx, cfg.Timeout)...))
 		}
 		return cl, nil
 	}
 	lanes, most := cfg.BatchLanes, min(cfg.MaxBatch, MaxBatch)
 	if lanes <= 0 {
-		lanes = 8
+		lanes = DefaultBatchLanes
 	}
 	sends := &batcher[*rpc.SendRequest, *rpc.SendResponse]{lanes: lanes, max: most, call: cl.sendBatch}
 	pulls := &batcher[*rpc.PullRequest, *rpc.PullResponse]{lanes: lanes, max: most, call: cl.pullBatch}
@@ -154,8 +164,8 @@ func New(cfg Config) (*Client, error) {
 }
 
 // MaxBatch is the most calls one batch RPC carries: the service refuses
-// more.
-const MaxBatch = kitexrpc.MaxBatch
+// more (the contract's rpc.MaxBatch).
+const MaxBatch = rpc.MaxBatch
 
 // mapped passes an RPC's outcome on with its transport error mapped.
 func mapped[T any](resp T, err error) (T, error) {
@@ -177,7 +187,8 @@ func retryPolicy() *retry.FailurePolicy {
 	p.WithRetryBreaker(0.3)
 	p.WithRandomBackOff(5, 50)
 	p.ShouldResultRetry = &retry.ShouldResultRetry{
-		ErrorRetryWithCtx: func(context.Context, error, rpcinfo.RPCInfo) bool { return true },
+		// An attempt no caller waits for is not worth another.
+		ErrorRetryWithCtx: func(_ context.Context, err error, _ rpcinfo.RPCInfo) bool { return !errors.Is(err, errCallersGone) },
 	}
 	return p
 }
@@ -220,7 +231,27 @@ func (c *Client) outgoing(ctx context.Context) context.Context {
 	if c.observed {
 		ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
 	}
-	return kitexrpc.WithCredential(kitexrpc.WithRequestID(ctx, c.id(ctx)), c.token(ctx))
+	return withCredential(withRequestID(ctx, c.id(ctx)), c.token(ctx))
+}
+
+// withRequestID returns a context that carries id to the service in the
+// RPC's TTHeader, under the contract's key; the service logs it with any
+// failure of the request.
+func withRequestID(ctx context.Context, id string) context.Context {
+	if id == "" {
+		return ctx
+	}
+	return metainfo.WithValue(ctx, rpc.RequestIDKey, id)
+}
+
+// withCredential returns a context that carries the caller's bearer token
+// to the service in the RPC's TTHeader, under the contract's key; the
+// service verifies it itself.
+func withCredential(ctx context.Context, token string) context.Context {
+	if token == "" {
+		return ctx
+	}
+	return metainfo.WithValue(ctx, rpc.CredentialKey, token)
 }
 
 // Send stores a message. Errors are *pigeonhole.Error: the service's own,
@@ -286,8 +317,8 @@ var errEmpty = pigeonhole.Errorf(pigeonhole.CodeInternal, "empty response from t
 
 // sendBatch sends a batch of sends in one RPC, each item with its
 // caller's request id and credential.
-func (c *Client) sendBatch(items []*rpc.SendRequest, ids, creds []string) []outcome[*rpc.SendResponse] {
-	resp, err := c.rpc.SendBatch(c.outgoing(context.Background()), &rpc.SendBatchRequest{Items: items, RequestIds: ids, Credentials: creds})
+func (c *Client) sendBatch(ctx context.Context, items []*rpc.SendRequest, ids, creds []string) []outcome[*rpc.SendResponse] {
+	resp, err := c.rpc.SendBatch(c.outgoing(ctx), &rpc.SendBatchRequest{Items: items, RequestIds: ids, Credentials: creds}, deadlineOption(ctx, c.timeout)...)
 	if err != nil || resp == nil {
 		return spread[*rpc.SendResponse](len(items), nil, batchFailure(err))
 	}
@@ -295,8 +326,8 @@ func (c *Client) sendBatch(items []*rpc.SendRequest, ids, creds []string) []outc
 }
 
 // pullBatch sends a batch of pulls in one RPC, as sendBatch.
-func (c *Client) pullBatch(items []*rpc.PullRequest, ids, creds []string) []outcome[*rpc.PullResponse] {
-	resp, err := c.rpc.PullBatch(c.outgoing(context.Background()), &rpc.PullBatchRequest{Items: items, RequestIds: ids, Credentials: creds})
+func (c *Client) pullBatch(ctx context.Context, items []*rpc.PullRequest, ids, creds []string) []outcome[*rpc.PullResponse] {
+	resp, err := c.rpc.PullBatch(c.outgoing(ctx), &rpc.PullBatchRequest{Items: items, RequestIds: ids, Credentials: creds}, deadlineOption(ctx, c.timeout)...)
 	if err != nil || resp == nil {
 		return spread[*rpc.PullResponse](len(items), nil, batchFailure(err))
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudwego/kitex/server"
+
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
@@ -44,14 +46,16 @@ type service struct {
 	logs  *syncBuffer
 }
 
-func startService(t *testing.T) *service {
+// startService starts the service; opts are extra Kitex server options
+// (middlewares that watch or disturb the RPCs).
+func startService(t *testing.T, opts ...server.Option) *service {
 	t.Helper()
-	return startServiceWith(t, nil)
+	return startServiceWith(t, nil, opts...)
 }
 
 // startServiceWith is startService with the service checking credentials
 // with auth, when not nil, as rpc-server --auth jwt does.
-func startServiceWith(t *testing.T, auth kitexrpc.Authenticator) *service {
+func startServiceWith(t *testing.T, auth kitexrpc.Authenticator, opts ...server.Option) *service {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
@@ -63,7 +67,7 @@ func startServiceWith(t *testing.T, auth kitexrpc.Authenticator) *service {
 	done := make(chan error, 1)
 	go func() {
 		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{RequireCaller: auth != nil}), log, nil, auth)
-		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second})
+		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second, Options: opts})
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -2,13 +2,16 @@ package rpcclient_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 )
 
 type credentialKey struct{}
@@ -17,7 +20,7 @@ type credentialKey struct{}
 // caller's token to the service, alone or in a batch with other callers'.
 func TestClientForwardsCredentials(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
-	v, err := jwtauth.New(jwtauth.Config{Secret: secret})
+	v, err := jwtauth.New(jwtauth.Config{Secret: secret, Subject: pigeonhole.ValidateMemberID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,5 +75,44 @@ func TestClientForwardsCredentials(t *testing.T) {
 				t.Fatalf("send without a token: got %q (%v), want %q", got, err, want)
 			}
 		})
+	}
+}
+
+// TestRetriedBatchKeepsEachItemsCredential leaves an abandoned item out of
+// a retried batch: the remaining item must still carry its own caller's
+// credential, not its neighbour's.
+func TestRetriedBatchKeepsEachItemsCredential(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	v, err := jwtauth.New(jwtauth.Config{Secret: secret, Subject: pigeonhole.ValidateMemberID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(member string) string {
+		tok, err := jwtauth.SignHS256(secret, jwtauth.Claims{Subject: member, TTL: time.Hour}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	gone, giveUp := context.WithCancel(context.Background())
+	var attempts atomic.Int32
+	svc := startServiceWith(t, v, sendBatchWatch(func(_ context.Context, req *rpc.SendBatchRequest) error {
+		if attempts.Add(1) == 1 {
+			giveUp()
+			return errors.New("the replica is lost mid-call")
+		}
+		if got, want := len(req.Credentials), len(req.Items); got != want {
+			t.Errorf("the retry carries %d credentials for %d items", got, want)
+		}
+		return nil
+	}))
+	c := newClient(t, 16, svc.addr)
+	key := func(k string) *string { return &k }
+	errs := rpcclient.SendBatchWithCredentials(c, []context.Context{gone, context.Background()}, []*rpc.SendRequest{
+		{Message: &rpc.Message{Chat: "a1:a2", Sender: "a1", Text: "abandoned", ClientMsgId: key("k1")}},
+		{Message: &rpc.Message{Chat: "a1:a2", Sender: "a2", Text: "awaited", ClientMsgId: key("k2")}},
+	}, []string{token("a1"), token("a2")})
+	if errs[1] != nil {
+		t.Fatalf("the awaited item, sent as a2 with a2's token: %v", errs[1])
 	}
 }

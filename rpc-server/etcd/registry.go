@@ -5,11 +5,11 @@
 package etcd
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,11 +17,9 @@ import (
 	"github.com/cloudwego/kitex/server"
 	etcdregistry "github.com/kitex-contrib/registry-etcd"
 	"github.com/kitex-contrib/registry-etcd/retry"
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc"
 )
-
-// leaseTTLEnv is the variable registry-etcd reads its lease TTL (whole
-// seconds) from when a registry is made; it has no option for it.
-const leaseTTLEnv = "KITEX_ETCD_REGISTRY_LEASE_TTL"
 
 // Config says where and how to register.
 type Config struct {
@@ -50,20 +48,9 @@ type Config struct {
 // when it starts serving and, on shutdown, deregister it and wait Drain
 // before the server stops accepting requests.
 func Registration(cfg Config) ([]server.Option, error) {
-	if err := os.Setenv(leaseTTLEnv, strconv.Itoa(max(1, int(cfg.LeaseTTL.Seconds())))); err != nil {
-		return nil, fmt.Errorf("etcd: %w", err)
-	}
-	// Re-register forever (the library's default gives up after 5 failed
-	// checks, which an etcd outage of a minute would exhaust), checking
-	// every 5 s that the key is still there.
-	keep := &retry.Config{MaxAttemptTimes: 0, ObserveDelay: 5 * time.Second, RetryDelay: time.Second}
-	opts := []etcdregistry.Option{etcdregistry.WithDialTimeoutOpt(3 * time.Second)}
-	if cfg.User != "" {
-		opts = append(opts, etcdregistry.WithAuthOpt(cfg.User, cfg.Password))
-	}
-	r, err := etcdregistry.NewEtcdRegistryWithRetry(cfg.Endpoints, keep, opts...)
+	r, err := newRegistry(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: %w", err)
+		return nil, err
 	}
 	return []server.Option{
 		server.WithRegistry(&drainingRegistry{Registry: r, drain: cfg.Drain, log: cfg.Logger}),
@@ -71,6 +58,42 @@ func Registration(cfg Config) ([]server.Option, error) {
 		// and deregister agree on the key.
 		server.WithRegistryInfo(&registry.Info{ServiceName: cfg.ServiceName, Addr: cfg.Advertise, Weight: 10}),
 	}, nil
+}
+
+// newRegistry returns registry-etcd's registry for cfg.
+func newRegistry(cfg Config) (registry.Registry, error) {
+	// Re-register forever (the library's default gives up after 5 failed
+	// checks, which an etcd outage of a minute would exhaust), checking
+	// every 5 s that the key is still there.
+	keep := &retry.Config{MaxAttemptTimes: 0, ObserveDelay: 5 * time.Second, RetryDelay: time.Second}
+	opts := []etcdregistry.Option{etcdregistry.WithDialTimeoutOpt(3 * time.Second), withLeaseTTL(cfg.LeaseTTL)}
+	if cfg.User != "" {
+		opts = append(opts, etcdregistry.WithAuthOpt(cfg.User, cfg.Password))
+	}
+	r, err := etcdregistry.NewEtcdRegistryWithRetry(cfg.Endpoints, keep, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: %w", err)
+	}
+	return r, nil
+}
+
+// withLeaseTTL makes the registry's leases last ttl (whole seconds, at
+// least one). registry-etcd v0.3.0 takes its lease TTL from nothing but a
+// process environment variable (KITEX_ETCD_REGISTRY_LEASE_TTL, else 60 s),
+// and only main may touch the environment; its etcd client does take gRPC
+// dial options, so an interceptor sets the TTL of the lease grants the
+// client sends. The registry's client grants no other leases.
+func withLeaseTTL(ttl time.Duration) etcdregistry.Option {
+	seconds := max(1, int64(ttl/time.Second))
+	grant := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoke grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if r, ok := req.(*etcdserverpb.LeaseGrantRequest); ok {
+			r.TTL = seconds
+		}
+		return invoke(ctx, method, req, reply, cc, opts...)
+	}
+	return func(cfg *etcdregistry.Config) {
+		cfg.EtcdConfig.DialOptions = append(cfg.EtcdConfig.DialOptions, grpc.WithChainUnaryInterceptor(grant))
+	}
 }
 
 // drainingRegistry delays the return of Deregister: Kitex stops the

@@ -12,11 +12,11 @@ import (
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/transport"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc/imservice"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
@@ -40,7 +40,7 @@ func serveWithAuth(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := jwtauth.New(jwtauth.Config{Secret: testSecret})
+	v, err := jwtauth.New(jwtauth.Config{Secret: testSecret, Subject: pigeonhole.ValidateMemberID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func rawClient(t *testing.T, addr string, proto transport.Protocol) imservice.Cl
 	if proto == transport.TTHeader {
 		opts = append(opts, client.WithMetaHandler(transmeta.ClientTTHeaderHandler))
 	}
-	c, err := imservice.NewClient(kitexrpc.ServiceName, opts...)
+	c, err := imservice.NewClient(rpc.ServiceName, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,13 @@ import (
 
 	"github.com/bytedance/gopkg/cloud/metainfo"
 
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
 // credentialKey is the metainfo key under which a caller's bearer token
-// travels in the TTHeader of an RPC.
-const credentialKey = "authorization"
+// travels in the TTHeader of an RPC; the contract owns it.
+const credentialKey = rpc.CredentialKey
 
 // WithCredential returns a client context that carries the caller's bearer
 // token to the service, which verifies it itself. Like the request id, it
@@ -28,10 +29,11 @@ func Credential(ctx context.Context) string {
 	return token
 }
 
-// Authenticator verifies a bearer token and names its caller. Errors:
-// unauthenticated.
+// Authenticator verifies a bearer token and returns the member id it names.
+// Any error refuses the token; its text is told to the caller, so it must
+// say nothing that the caller may not know.
 type Authenticator interface {
-	Authenticate(token string) (pigeonhole.Caller, error)
+	Authenticate(token string) (string, error)
 }
 
 var errNoCredential = pigeonhole.Errorf(pigeonhole.CodeUnauthenticated, "a credential is required")
@@ -47,9 +49,9 @@ func (h *Handler) authenticate(ctx context.Context, token string) (context.Conte
 	if token == "" {
 		return ctx, errNoCredential
 	}
-	c, err := h.auth.Authenticate(token)
+	member, err := h.auth.Authenticate(token)
 	if err != nil {
-		return ctx, err
+		return ctx, pigeonhole.Wrap(pigeonhole.CodeUnauthenticated, err, err.Error())
 	}
-	return pigeonhole.WithCaller(ctx, c), nil
+	return pigeonhole.WithCaller(ctx, pigeonhole.Caller{Member: member}), nil
 }

@@ -138,9 +138,6 @@ func (h *Handler) pull(ctx context.Context, token string, req *rpc.PullRequest) 
 	}, nil
 }
 
-// MaxBatch is the most items a SendBatch or PullBatch may carry.
-const MaxBatch = 1024
-
 // SendBatch implements rpc.IMService: each item is handled as a Send of
 // its own, all at once, so that the store can commit them together.
 func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rpc.SendBatchResponse, error) {
@@ -169,11 +166,11 @@ func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rp
 // for an item, which may come from anyone), and returns the
 // answers in order with the batch's own Code and Msg. An item that panics
 // is answered with failed's internal error; the others go on. A batch of
-// more than MaxBatch items is refused whole.
+// more than rpc.MaxBatch items (the contract's bound) is refused whole.
 func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids, creds []string,
 	do func(context.Context, string, Req) (Resp, error), failed func(code int32, msg string) Resp) ([]Resp, int32, string) {
-	if len(items) > MaxBatch {
-		return nil, pigeonhole.CodeInvalidArgument.Number(), fmt.Sprintf("a batch holds at most %d items, got %d", MaxBatch, len(items))
+	if len(items) > rpc.MaxBatch {
+		return nil, pigeonhole.CodeInvalidArgument.Number(), fmt.Sprintf("a batch holds at most %d items, got %d", rpc.MaxBatch, len(items))
 	}
 	out := make([]Resp, len(items))
 	var wg sync.WaitGroup

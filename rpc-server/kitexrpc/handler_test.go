@@ -104,7 +104,7 @@ func TestBatches(t *testing.T) {
 		}
 	})
 	t.Run("TooLargeIsInvalid", func(t *testing.T) {
-		items := make([]*rpc.PullRequest, kitexrpc.MaxBatch+1)
+		items := make([]*rpc.PullRequest, rpc.MaxBatch+1)
 		resp, err := h.PullBatch(ctx, &rpc.PullBatchRequest{Items: items})
 		if err != nil || resp.Code != pigeonhole.CodeInvalidArgument.Number() || resp.Items != nil {
 			t.Fatalf("got %+v, %v", resp, err)

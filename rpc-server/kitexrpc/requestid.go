@@ -4,11 +4,13 @@ import (
 	"context"
 
 	"github.com/bytedance/gopkg/cloud/metainfo"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 )
 
 // requestIDKey is the metainfo key under which a caller's request id
-// travels in the TTHeader of an RPC.
-const requestIDKey = "request_id"
+// travels in the TTHeader of an RPC; the contract owns it.
+const requestIDKey = rpc.RequestIDKey
 
 // WithRequestID returns a client context that carries id to the service,
 // which logs it with any failure of the request. It needs the TTHeader

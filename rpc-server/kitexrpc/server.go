@@ -5,10 +5,13 @@ import (
 	"net"
 	"time"
 
+	"github.com/cloudwego/kitex/pkg/endpoint"
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc/imservice"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // ServerConfig configures the RPC server.
@@ -16,7 +19,7 @@ type ServerConfig struct {
 	// Addr is the TCP address to listen on.
 	Addr string
 	// ExitWait is how long in-flight requests may take to finish once
-	// the server stops (default 5s).
+	// the server stops (default program.DefaultExitWait).
 	ExitWait time.Duration
 	// Options are extra Kitex server options (registry, metrics, ...).
 	Options []server.Option
@@ -31,7 +34,7 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 		return err
 	}
 	if cfg.ExitWait <= 0 {
-		cfg.ExitWait = 5 * time.Second
+		cfg.ExitWait = program.DefaultExitWait
 	}
 	opts := append([]server.Option{
 		server.WithServiceAddr(addr),
@@ -39,6 +42,7 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 		// TTHeader carries the request id; Framed clients (such as gateways
 		// built from the original IDL) are served as well.
 		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
+		server.WithMiddleware(callerDeadline),
 		server.WithExitSignal(func() <-chan error {
 			stop := make(chan error, 1)
 			go func() {
@@ -51,6 +55,20 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 	return imservice.NewServer(h, opts...).Run()
 }
 
-// ServiceName is the message service's name in discovery; gateways resolve
-// it.
-const ServiceName = "pigeonhole.message"
+// callerDeadline ends the handler's context when the caller stops waiting:
+// a TTHeader client sends the time it waits (the gateway sends the time
+// its callers have left), and no work should go on for a caller who has
+// gone. Kitex's own WithEnableContextTimeout does the same but cancels
+// the context only when the call fails, which leaves a timer per
+// successful request alive until it fires.
+func callerDeadline(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, req, resp any) error {
+		timeout := rpcinfo.GetRPCInfo(ctx).Config().RPCTimeout()
+		if timeout <= 0 {
+			return next(ctx, req, resp)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return next(ctx, req, resp)
+	}
+}

@@ -23,6 +23,11 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// DefaultCommitLanes is the most append transactions a MySQL store runs at
+// once when Options.Lanes is not set: a second one starts only when the
+// first is held up (see sqlstore.Options.Lanes).
+const DefaultCommitLanes = 2
+
 // Options tune the connection pool and the group commit.
 type Options struct {
 	sqlstore.Options
@@ -33,6 +38,12 @@ type Options struct {
 // Open connects to the database named in dsn (go-sql-driver format),
 // migrates it and returns the store.
 func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error) {
+	return open(ctx, dsn, opts, dialect())
+}
+
+// open is Open with the dialect d (a test runs the one-statement-at-a-time
+// append on MySQL through it).
+func open(ctx context.Context, dsn string, opts Options, d sqlstore.Dialect) (*sqlstore.Store, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("mysql: bad DSN: %w", err)
@@ -62,13 +73,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 	db.SetConnMaxLifetime(5 * time.Minute)
 	db.SetConnMaxIdleTime(time.Minute)
 
-	d := dialect()
 	if err := sqlstore.Migrate(ctx, db, d); err != nil {
 		db.Close()
 		return nil, d.TranslateError(fmt.Errorf("mysql: %w", err))
 	}
 	if opts.Lanes <= 0 {
-		opts.Lanes = 2
+		opts.Lanes = DefaultCommitLanes
 	}
 	s, err := sqlstore.New(db, db, d, opts.Options)
 	if err != nil {
@@ -101,7 +111,7 @@ func dialect() sqlstore.Dialect {
 			return errors.As(err, &e) && (e.Number == errDeadlock || e.Number == errLockWaitTimeout)
 		},
 		Migrations: migrations,
-		LockMigrations: func(ctx context.Context, conn *sql.Conn) (func(bool), error) {
+		LockMigrations: func(ctx context.Context, conn *sql.Conn) (func(bool) error, error) {
 			var got sql.NullInt64
 			if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", "pigeonhole.migrate", 60).Scan(&got); err != nil {
 				return nil, err
@@ -109,8 +119,9 @@ func dialect() sqlstore.Dialect {
 			if got.Int64 != 1 {
 				return nil, errors.New("timed out waiting for another replica's migration")
 			}
-			return func(bool) {
-				_, _ = conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", "pigeonhole.migrate")
+			return func(bool) error {
+				_, err := conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", "pigeonhole.migrate")
+				return err
 			}, nil
 		},
 	}

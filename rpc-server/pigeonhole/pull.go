@@ -41,7 +41,9 @@ type Page struct {
 	// forward page with HasMore (the next page's first message is
 	// visible), or a reverse page starting at a message whose SendTime is
 	// its cursor. A forward page without HasMore (a tail that grows) and
-	// a reverse page from 0 (the newest messages) are never final.
+	// a reverse page from 0 (the newest messages) are never final, nor is
+	// a page cut short by the service's maximum page size (another replica
+	// may allow more).
 	Final bool
 }
 

@@ -55,3 +55,27 @@ func TestNewPage(t *testing.T) {
 		})
 	}
 }
+
+func TestPageLimit(t *testing.T) {
+	small := &Service{cfg: Config{MaxLimit: 5}.withDefaults()}
+	usual := &Service{cfg: Config{}.withDefaults()}
+	for _, tc := range []struct {
+		name        string
+		svc         *Service
+		limit       int32
+		wantSize    int
+		wantClamped bool
+	}{
+		{"DefaultIsNotClamped", usual, 0, DefaultPullLimit, false},
+		{"AtTheMaximumIsNotClamped", usual, DefaultMaxPull, DefaultMaxPull, false},
+		{"AboveTheMaximumIsClamped", usual, DefaultMaxPull + 1, DefaultMaxPull, true},
+		{"DefaultAboveASmallMaximumIsClamped", small, 0, 5, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			size, clamped, err := tc.svc.pageLimit(tc.limit)
+			if err != nil || size != tc.wantSize || clamped != tc.wantClamped {
+				t.Fatalf("pageLimit(%d): got %d, %v, %v; want %d, %v", tc.limit, size, clamped, err, tc.wantSize, tc.wantClamped)
+			}
+		})
+	}
+}

@@ -118,7 +118,7 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	if req.Cursor < 0 {
 		return Page{}, Errorf(CodeInvalidArgument, "cursor must not be negative, got %d", req.Cursor)
 	}
-	limit, err := s.pageLimit(req.Limit)
+	limit, clamped, err := s.pageLimit(req.Limit)
 	if err != nil {
 		return Page{}, err
 	}
@@ -126,19 +126,25 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	if err != nil {
 		return Page{}, fmt.Errorf("range: %w", err)
 	}
-	return newPage(rows, req.Cursor, limit, req.Reverse), nil
+	page := newPage(rows, req.Cursor, limit, req.Reverse)
+	// A page cut by this replica's maximum is not the request's answer
+	// for good: a replica allowing more answers with more.
+	page.Final = page.Final && !clamped
+	return page, nil
 }
 
-func (s *Service) pageLimit(limit int32) (int, error) {
+// pageLimit returns the page size for the requested limit, and whether the
+// service's maximum cut it below what was asked (the default included).
+func (s *Service) pageLimit(limit int32) (size int, clamped bool, err error) {
 	switch {
 	case limit < 0:
-		return 0, Errorf(CodeInvalidArgument, "limit must not be negative, got %d", limit)
+		return 0, false, Errorf(CodeInvalidArgument, "limit must not be negative, got %d", limit)
 	case limit == 0:
-		return s.cfg.DefaultLimit, nil
+		return s.cfg.DefaultLimit, s.cfg.DefaultLimit < DefaultPullLimit, nil
 	case int(limit) > s.cfg.MaxLimit:
-		return s.cfg.MaxLimit, nil
+		return s.cfg.MaxLimit, true, nil
 	}
-	return int(limit), nil
+	return int(limit), false, nil
 }
 
 // Ready reports whether the service can reach its storage.

@@ -100,16 +100,22 @@ func dialect() sqlstore.Dialect {
 			return ok && (code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED)
 		},
 		Migrations: migrations,
-		LockMigrations: func(ctx context.Context, conn *sql.Conn) (func(bool), error) {
+		LockMigrations: func(ctx context.Context, conn *sql.Conn) (func(bool) error, error) {
 			if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 				return nil, err
 			}
-			return func(ok bool) {
-				stmt := "ROLLBACK"
+			return func(ok bool) error {
 				if ok {
-					stmt = "COMMIT"
+					_, err := conn.ExecContext(context.Background(), "COMMIT")
+					if err == nil {
+						return nil
+					}
+					// A failed COMMIT may leave the transaction open.
+					_, rerr := conn.ExecContext(context.Background(), "ROLLBACK")
+					return errors.Join(fmt.Errorf("commit: %w", err), rerr)
 				}
-				_, _ = conn.ExecContext(context.Background(), stmt)
+				_, err := conn.ExecContext(context.Background(), "ROLLBACK")
+				return err
 			}, nil
 		},
 	}

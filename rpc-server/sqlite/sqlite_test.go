@@ -10,6 +10,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/storetest"
@@ -32,7 +33,13 @@ func newDatabase(tb testing.TB) storetest.Opener {
 
 func TestConformance(t *testing.T) { storetest.Run(t, newDatabase) }
 
-func TestConformanceCached(t *testing.T) { storetest.Run(t, storetest.Cached(newDatabase)) }
+// TestConformanceCached runs the suite on stores behind a range cache, as
+// the service runs them.
+func TestConformanceCached(t *testing.T) {
+	storetest.Run(t, storetest.Wrapped(newDatabase, func(s pigeonhole.Store) pigeonhole.Store {
+		return rangecache.New(s, rangecache.Config{MaxBytes: 8 << 20})
+	}))
+}
 
 func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, newDatabase) }
 

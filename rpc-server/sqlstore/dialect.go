@@ -47,6 +47,7 @@ type Dialect struct {
 	// LockMigrations serialises migration runs across processes on conn,
 	// and returns the function that releases the lock; ok tells whether
 	// every migration succeeded (an engine with transactional DDL commits
-	// only then).
-	LockMigrations func(ctx context.Context, conn *sql.Conn) (release func(ok bool), err error)
+	// only then). release's error fails the migration: a commit that
+	// fails has applied nothing.
+	LockMigrations func(ctx context.Context, conn *sql.Conn) (release func(ok bool) error, err error)
 }

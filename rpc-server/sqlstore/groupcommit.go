@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
@@ -23,16 +24,19 @@ import (
 // transactions: appends to one chat commit in the order they were queued
 // and never contend inside a process.
 type groupCommit struct {
-	queue         chan *appendRequest
+	queue         chan *appendRequest // holds at most queueDepth: see waiting
 	maxBatch      int
 	maxBatchBytes int
-	queueDepth    int // the most appends pending, and the most in queue
-	lanes         int
-	stallAfter    time.Duration
-	run           func([]pigeonhole.Message) []appendResult
-	quit          chan struct{}
-	stopped       chan struct{} // closed when the dispatcher has returned
-	once          sync.Once
+	queueDepth    int // the most appends waiting
+	// waiting counts the appends queued or pending that no transaction
+	// has taken (nor dropped): append counts one in, take counts them out.
+	waiting    atomic.Int64
+	lanes      int
+	stallAfter time.Duration
+	run        func([]pigeonhole.Message) []appendResult
+	quit       chan struct{}
+	stopped    chan struct{} // closed when the dispatcher has returned
+	once       sync.Once
 }
 
 type appendRequest struct {
@@ -77,11 +81,11 @@ func (g *groupCommit) append(ctx context.Context, m pigeonhole.Message) (pigeonh
 		return pigeonhole.Message{}, errClosed
 	default:
 	}
-	select {
-	case g.queue <- req:
-	default:
+	if g.waiting.Add(1) > int64(g.queueDepth) {
+		g.waiting.Add(-1)
 		return pigeonhole.Message{}, pigeonhole.Errorf(pigeonhole.CodeUnavailable, "the message service is overloaded; retry shortly")
 	}
+	g.queue <- req // never blocks: it holds no more than are waiting
 	select {
 	case r := <-req.done:
 		return r.msg, r.err
@@ -152,8 +156,7 @@ func (g *groupCommit) dispatch() {
 			work <- tx
 		}
 		// Wake up when the newest transaction stalls; read the queue when
-		// what is there could start one, unless enough appends are
-		// pending (then they wait in the queue, and past it fail fast).
+		// what is there could start one.
 		stall.Stop()
 		stalled := false
 		if n := len(inFlight); n > 0 && n < g.lanes {
@@ -164,7 +167,7 @@ func (g *groupCommit) dispatch() {
 			}
 		}
 		var queue chan *appendRequest
-		if len(pending) < g.queueDepth && (len(inFlight) == 0 || stalled) {
+		if len(inFlight) == 0 || stalled {
 			queue = g.queue
 		}
 		select {
@@ -205,13 +208,16 @@ func (g *groupCommit) mayStart(pending []*appendRequest, inFlight map[*running]b
 // take splits pending into the next batch and the rest: the live appends
 // whose chats no running transaction holds, in queue order, up to
 // maxBatch appends and maxBatchBytes of text (at least one append).
-// Appends whose ctx has ended are dropped.
+// Appends whose ctx has ended are dropped. Neither waits any more.
 func (g *groupCommit) take(pending []*appendRequest, busy map[string]bool) (batch, rest []*appendRequest) {
+	dropped := 0
+	defer func() { g.waiting.Add(-int64(len(batch) + dropped)) }()
 	rest = pending[:0]
 	bytes := 0
 	for i, req := range pending {
 		switch {
 		case req.ctx.Err() != nil:
+			dropped++
 		case len(batch) == g.maxBatch || len(batch) > 0 && bytes+len(req.msg.Text) > g.maxBatchBytes:
 			rest = append(rest, pending[i:]...)
 			return batch, rest
@@ -225,10 +231,10 @@ func (g *groupCommit) take(pending []*appendRequest, busy map[string]bool) (batc
 	return batch, rest
 }
 
-// drainQueue appends to pending what is queued, without waiting, while
-// pending holds fewer than queueDepth appends.
+// drainQueue appends to pending what is queued, without waiting (no more
+// than queueDepth are).
 func (g *groupCommit) drainQueue(pending []*appendRequest) []*appendRequest {
-	for len(pending) < g.queueDepth {
+	for {
 		select {
 		case req := <-g.queue:
 			pending = append(pending, req)
@@ -236,7 +242,6 @@ func (g *groupCommit) drainQueue(pending []*appendRequest) []*appendRequest {
 			return pending
 		}
 	}
-	return pending
 }
 
 // commit runs one transaction and answers its appends.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
@@ -11,6 +12,10 @@ import (
 
 // The scheduling of the group commit, with transactions the test starts
 // and ends by hand; the conformance suite runs it on the real engines.
+// Each test runs in a synctest bubble: its clock moves only when every
+// goroutine of the test is blocked, so "nothing happens within 50 ms" and
+// "the second transaction starts once the first has run StallAfter" are
+// exact and take no wall-clock time, and synctest.Wait replaces polling.
 
 // heldTx is a transaction the test holds open until it closes release.
 type heldTx struct {
@@ -65,13 +70,13 @@ func appendAsync(t *testing.T, g *groupCommit, chat, text string) <-chan error {
 	return out
 }
 
-// waitQueued waits until n appends are in g's queue.
+// waitQueued waits until every goroutine of the test is blocked, and
+// checks that n appends are then in g's queue.
 func waitQueued(t *testing.T, g *groupCommit, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); len(g.queue) < n; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d appends queued, want %d", len(g.queue), n)
-		}
+	synctest.Wait()
+	if got := len(g.queue); got != n {
+		t.Fatalf("%d appends queued, want %d", got, n)
 	}
 }
 
@@ -108,52 +113,81 @@ func wantOK(t *testing.T, done <-chan error) {
 }
 
 func TestGroupCommitCoalescesWhileOneRuns(t *testing.T) {
-	g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: time.Hour})
-	a := appendAsync(t, g, "a:b", "a")
-	first := nextTx(t, started)
-	b := appendAsync(t, g, "c:d", "b")
-	c := appendAsync(t, g, "e:f", "c")
-	waitQueued(t, g, 2)
-	noTx(t, started, 50*time.Millisecond) // unrelated chats wait: nothing is stalled
-	close(first.release)
-	wantOK(t, a)
-	second := nextTx(t, started)
-	slices.Sort(second.texts)
-	if !slices.Equal(second.texts, []string{"b", "c"}) {
-		t.Fatalf("second transaction %v, want b and c together", second.texts)
-	}
-	close(second.release)
-	wantOK(t, b)
-	wantOK(t, c)
+	synctest.Test(t, func(t *testing.T) {
+		g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: time.Hour})
+		a := appendAsync(t, g, "a:b", "a")
+		first := nextTx(t, started)
+		b := appendAsync(t, g, "c:d", "b")
+		c := appendAsync(t, g, "e:f", "c")
+		waitQueued(t, g, 2)
+		noTx(t, started, 50*time.Millisecond) // unrelated chats wait: nothing is stalled
+		close(first.release)
+		wantOK(t, a)
+		second := nextTx(t, started)
+		slices.Sort(second.texts)
+		if !slices.Equal(second.texts, []string{"b", "c"}) {
+			t.Fatalf("second transaction %v, want b and c together", second.texts)
+		}
+		close(second.release)
+		wantOK(t, b)
+		wantOK(t, c)
+	})
 }
 
 func TestGroupCommitStalledTransactionHoldsUpOnlyItsChats(t *testing.T) {
-	const stallAfter = 30 * time.Millisecond
-	g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: stallAfter})
-	begun := time.Now()
-	a1 := appendAsync(t, g, "a:b", "a1")
-	first := nextTx(t, started)
-	a2 := appendAsync(t, g, "a:b", "a2")
-	waitQueued(t, g, 1)
-	c := appendAsync(t, g, "c:d", "c")
-	second := nextTx(t, started)
-	if waited := time.Since(begun); waited < stallAfter {
-		t.Errorf("second transaction started %v after the first, before it counted as stalled (%v)", waited, stallAfter)
-	}
-	if !slices.Equal(second.texts, []string{"c"}) {
-		t.Fatalf("second transaction %v, want only c: a2's chat is in the running one", second.texts)
-	}
-	close(second.release)
-	wantOK(t, c)
-	noTx(t, started, 3*stallAfter) // a2 waits for its chat's transaction
-	close(first.release)
-	wantOK(t, a1)
-	third := nextTx(t, started)
-	if !slices.Equal(third.texts, []string{"a2"}) {
-		t.Fatalf("third transaction %v, want a2", third.texts)
-	}
-	close(third.release)
-	wantOK(t, a2)
+	synctest.Test(t, func(t *testing.T) {
+		const stallAfter = 30 * time.Millisecond
+		g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: stallAfter})
+		begun := time.Now()
+		a1 := appendAsync(t, g, "a:b", "a1")
+		first := nextTx(t, started)
+		a2 := appendAsync(t, g, "a:b", "a2")
+		waitQueued(t, g, 1)
+		c := appendAsync(t, g, "c:d", "c")
+		second := nextTx(t, started)
+		if waited := time.Since(begun); waited != stallAfter {
+			t.Errorf("second transaction started %v after the first, want when it counted as stalled (%v)", waited, stallAfter)
+		}
+		if !slices.Equal(second.texts, []string{"c"}) {
+			t.Fatalf("second transaction %v, want only c: a2's chat is in the running one", second.texts)
+		}
+		close(second.release)
+		wantOK(t, c)
+		noTx(t, started, 3*stallAfter) // a2 waits for its chat's transaction
+		close(first.release)
+		wantOK(t, a1)
+		third := nextTx(t, started)
+		if !slices.Equal(third.texts, []string{"a2"}) {
+			t.Fatalf("third transaction %v, want a2", third.texts)
+		}
+		close(third.release)
+		wantOK(t, a2)
+	})
+}
+
+// TestGroupCommitLeftoversWaitUnlessStalled: appends a batch left over
+// (cut at MaxBatch) wait for the running transaction as queued ones do; a
+// second transaction starts only once the newest has stalled.
+func TestGroupCommitLeftoversWaitUnlessStalled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: time.Hour, MaxBatch: 1})
+		first := appendAsync(t, g, "a:b", "first")
+		tx := nextTx(t, started)
+		y := appendAsync(t, g, "c:d", "y")
+		waitQueued(t, g, 1)
+		z := appendAsync(t, g, "e:f", "z")
+		waitQueued(t, g, 2)
+		close(tx.release)
+		wantOK(t, first)
+		second := nextTx(t, started)
+		if !slices.Equal(second.texts, []string{"y"}) {
+			t.Fatalf("second transaction %v, want y alone (MaxBatch 1)", second.texts)
+		}
+		noTx(t, started, time.Minute) // z waits: y's transaction has not stalled
+		close(second.release)
+		wantOK(t, y)
+		wantTxs(t, started, []<-chan error{z}, []string{"z"})
+	})
 }
 
 // queueWhileOneRuns queues texts to chat, in order, while a transaction of
@@ -190,67 +224,106 @@ func wantTxs(t *testing.T, started <-chan heldTx, outcomes []<-chan error, want 
 }
 
 func TestGroupCommitKeepsAChatInQueueOrder(t *testing.T) {
-	g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: time.Hour})
-	texts := []string{"1", "2", "3", "4", "5"}
-	outcomes := queueWhileOneRuns(t, g, started, "a:b", texts...)
-	wantTxs(t, started, outcomes, texts)
+	synctest.Test(t, func(t *testing.T) {
+		g, started := newHeldCommit(t, Options{Lanes: 2, StallAfter: time.Hour})
+		texts := []string{"1", "2", "3", "4", "5"}
+		outcomes := queueWhileOneRuns(t, g, started, "a:b", texts...)
+		wantTxs(t, started, outcomes, texts)
+	})
 }
 
 func TestGroupCommitBoundsBatchBytes(t *testing.T) {
-	g, started := newHeldCommit(t, Options{Lanes: 1, MaxBatchBytes: 10})
-	outcomes := queueWhileOneRuns(t, g, started, "c:d", "xxxxxx", "yyyy", "zzzzzzzzzzzz")
-	// 6+4 bytes fit in 10; the 12-byte text goes alone.
-	wantTxs(t, started, outcomes, []string{"xxxxxx", "yyyy"}, []string{"zzzzzzzzzzzz"})
+	synctest.Test(t, func(t *testing.T) {
+		g, started := newHeldCommit(t, Options{Lanes: 1, MaxBatchBytes: 10})
+		outcomes := queueWhileOneRuns(t, g, started, "c:d", "xxxxxx", "yyyy", "zzzzzzzzzzzz")
+		// 6+4 bytes fit in 10; the 12-byte text goes alone.
+		wantTxs(t, started, outcomes, []string{"xxxxxx", "yyyy"}, []string{"zzzzzzzzzzzz"})
+	})
 }
 
 func TestGroupCommitShedsPastQueueDepth(t *testing.T) {
-	g, started := newHeldCommit(t, Options{Lanes: 1, QueueDepth: 2})
-	first := appendAsync(t, g, "a:b", "first")
-	tx := nextTx(t, started)
-	queued := []<-chan error{appendAsync(t, g, "c:d", "q1"), appendAsync(t, g, "e:f", "q2")}
-	waitQueued(t, g, 2)
-	shed := appendAsync(t, g, "g:h", "shed")
-	select {
-	case err := <-shed:
-		if pigeonhole.ErrorCode(err) != pigeonhole.CodeUnavailable {
-			t.Fatalf("append past the queue: %v, want unavailable", err)
+	synctest.Test(t, func(t *testing.T) {
+		g, started := newHeldCommit(t, Options{Lanes: 1, QueueDepth: 2})
+		first := appendAsync(t, g, "a:b", "first")
+		tx := nextTx(t, started)
+		queued := []<-chan error{appendAsync(t, g, "c:d", "q1"), appendAsync(t, g, "e:f", "q2")}
+		waitQueued(t, g, 2)
+		shed := appendAsync(t, g, "g:h", "shed")
+		select {
+		case err := <-shed:
+			if pigeonhole.ErrorCode(err) != pigeonhole.CodeUnavailable {
+				t.Fatalf("append past the queue: %v, want unavailable", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("append past the queue was not shed")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("append past the queue was not shed")
-	}
-	close(tx.release)
-	wantOK(t, first)
-	tx = nextTx(t, started)
-	close(tx.release)
-	for _, o := range queued {
-		wantOK(t, o)
-	}
+		close(tx.release)
+		wantOK(t, first)
+		tx = nextTx(t, started)
+		close(tx.release)
+		for _, o := range queued {
+			wantOK(t, o)
+		}
+	})
+}
+
+// TestGroupCommitQueueDepthCountsPendingAppends: appends the dispatcher
+// has read from the queue but no transaction has taken (here, past
+// MaxBatch) wait as much as those still queued, and count toward
+// QueueDepth alike.
+func TestGroupCommitQueueDepthCountsPendingAppends(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, started := newHeldCommit(t, Options{Lanes: 1, QueueDepth: 2, MaxBatch: 1})
+		first := appendAsync(t, g, "a:b", "first")
+		tx := nextTx(t, started)
+		queued := []<-chan error{appendAsync(t, g, "c:d", "q1")}
+		waitQueued(t, g, 1)
+		queued = append(queued, appendAsync(t, g, "e:f", "q2"))
+		waitQueued(t, g, 2)
+		close(tx.release)
+		wantOK(t, first)
+		tx = nextTx(t, started) // q1 alone: q2 is pending
+		queued = append(queued, appendAsync(t, g, "g:h", "q3"))
+		waitQueued(t, g, 1)
+		select {
+		case err := <-appendAsync(t, g, "i:j", "shed"):
+			if pigeonhole.ErrorCode(err) != pigeonhole.CodeUnavailable {
+				t.Fatalf("append while q2 and q3 wait (QueueDepth 2): %v, want unavailable", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("append while q2 and q3 wait (QueueDepth 2) was not shed")
+		}
+		close(tx.release)
+		wantTxs(t, started, queued, []string{"q2"}, []string{"q3"})
+	})
 }
 
 func TestGroupCommitCloseAnswersEveryAppend(t *testing.T) {
-	g, started := newHeldCommit(t, Options{Lanes: 1})
-	running := appendAsync(t, g, "a:b", "running")
-	tx := nextTx(t, started)
-	waiting := appendAsync(t, g, "c:d", "waiting")
-	waitQueued(t, g, 1)
-	closed := make(chan struct{})
-	go func() {
-		g.close()
-		close(closed)
-	}()
-	select {
-	case <-closed:
-		t.Fatal("close returned while a transaction was running")
-	case <-time.After(30 * time.Millisecond):
-	}
-	close(tx.release)
-	// The running transaction commits, and its append is told so.
-	wantOK(t, running)
-	<-closed
-	if err := <-waiting; err != errClosed {
-		t.Fatalf("append no transaction took: %v, want errClosed", err)
-	}
-	if err := <-appendAsync(t, g, "e:f", "late"); err != errClosed {
-		t.Fatalf("append after close: %v, want errClosed", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		g, started := newHeldCommit(t, Options{Lanes: 1})
+		running := appendAsync(t, g, "a:b", "running")
+		tx := nextTx(t, started)
+		waiting := appendAsync(t, g, "c:d", "waiting")
+		waitQueued(t, g, 1)
+		closed := make(chan struct{})
+		go func() {
+			g.close()
+			close(closed)
+		}()
+		select {
+		case <-closed:
+			t.Fatal("close returned while a transaction was running")
+		case <-time.After(30 * time.Millisecond):
+		}
+		close(tx.release)
+		// The running transaction commits, and its append is told so.
+		wantOK(t, running)
+		<-closed
+		if err := <-waiting; err != errClosed {
+			t.Fatalf("append no transaction took: %v, want errClosed", err)
+		}
+		if err := <-appendAsync(t, g, "e:f", "late"); err != errClosed {
+			t.Fatalf("append after close: %v, want errClosed", err)
+		}
+	})
 }

@@ -18,7 +18,7 @@ import (
 // dialect's migration lock throughout, so replicas starting together apply
 // each migration once. Running it again is a no-op. Migrations only ever
 // add: none drops or truncates data.
-func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+func Migrate(ctx context.Context, db *sql.DB, d Dialect) (err error) {
 	files, err := migrationFiles(d.Migrations)
 	if err != nil {
 		return err
@@ -33,7 +33,11 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 		return fmt.Errorf("migrate: lock: %w", err)
 	}
 	ok := false
-	defer func() { release(ok) }()
+	defer func() {
+		if rerr := release(ok); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("migrate: release: %w", rerr))
+		}
+	}()
 
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version BIGINT NOT NULL PRIMARY KEY,

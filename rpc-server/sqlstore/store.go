@@ -17,6 +17,9 @@ import (
 // DefaultStallAfter is Options.StallAfter when not set.
 const DefaultStallAfter = 10 * time.Millisecond
 
+// DefaultQueueDepth is Options.QueueDepth when not set.
+const DefaultQueueDepth = 4096
+
 // Options tune a Store. Zero fields take defaults.
 type Options struct {
 	// Now is the clock send times are taken from (default time.Now).
@@ -38,10 +41,9 @@ type Options struct {
 	MaxBatchBytes int
 	// Observer receives timings of commits and range reads (optional).
 	Observer Observer
-	// QueueDepth bounds the appends waiting for a transaction: up to
-	// QueueDepth wait to be taken and QueueDepth more are queued; past
-	// that Append fails fast with unavailable (overloaded) instead of
-	// queueing (default 4096).
+	// QueueDepth is the most appends waiting for a transaction to take
+	// them; past it, Append fails fast with unavailable (overloaded)
+	// instead of waiting (default DefaultQueueDepth).
 	QueueDepth int
 }
 
@@ -62,7 +64,7 @@ func (o Options) withDefaults() Options {
 		o.MaxBatchBytes = 4 << 20
 	}
 	if o.QueueDepth <= 0 {
-		o.QueueDepth = 4096
+		o.QueueDepth = DefaultQueueDepth
 	}
 	if o.Observer == nil {
 		o.Observer = noObserver{}

@@ -162,6 +162,18 @@ func testLimits(t *testing.T, opener Opener) {
 		if len(p.Messages) != tc.want || !p.HasMore {
 			t.Fatalf("limit %d: got %d messages (has_more %v), want %d and more", tc.limit, len(p.Messages), p.HasMore, tc.want)
 		}
+		// A forward page with more after it is final, unless the
+		// service's maximum cut it: a replica allowing more would answer
+		// the same request with more messages.
+		clamped := int(tc.limit) > pigeonhole.DefaultMaxPull
+		if p.Final == clamped {
+			t.Fatalf("limit %d: final %v, want %v (clamped: %v)", tc.limit, p.Final, !clamped, clamped)
+		}
+		// The same for a reverse page from a message's send time.
+		p = pull(t, svc, pigeonhole.PullRequest{Chat: "a1:a2", Cursor: p.Messages[len(p.Messages)-1].SendTime, Limit: tc.limit, Reverse: true})
+		if p.Final == clamped {
+			t.Fatalf("reverse, limit %d: final %v, want %v (clamped: %v)", tc.limit, p.Final, !clamped, clamped)
+		}
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
 )
 
 // Opener opens one more independent store instance (with its own
@@ -24,14 +23,15 @@ type Opener func(tb testing.TB, now func() time.Time) pigeonhole.Store
 // opener for it.
 type NewDatabase func(tb testing.TB) Opener
 
-// Cached makes the databases of newDB and wraps every store instance
-// opened on them in a range cache (package rangecache), each instance its
-// own, as each replica has: the suite must pass on that too.
-func Cached(newDB NewDatabase) NewDatabase {
+// Wrapped makes the databases of newDB and passes every store instance
+// opened on them through wrap, each instance wrapped on its own, as each
+// replica wraps its own: a decorator of a store (a cache, say) must pass
+// the suite too, and its caller says which one.
+func Wrapped(newDB NewDatabase, wrap func(pigeonhole.Store) pigeonhole.Store) NewDatabase {
 	return func(tb testing.TB) Opener {
 		open := newDB(tb)
 		return func(tb testing.TB, now func() time.Time) pigeonhole.Store {
-			return rangecache.New(open(tb, now), rangecache.Config{MaxBytes: 8 << 20})
+			return wrap(open(tb, now))
 		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/test/bench/internal/load"
 )
 

@@ -7,6 +7,16 @@ import (
 	"fmt"
 )
 
+const (
+	ServiceName = "pigeonhole.message"
+
+	MaxBatch = 1024
+
+	RequestIDKey = "request_id"
+
+	CredentialKey = "authorization"
+)
+
 type Message struct {
 	Chat        string  `thrift:"Chat,1" frugal:"1,default,string" json:"Chat"`
 	Text        string  `thrift:"Text,2" frugal:"2,default,string" json:"Text"`

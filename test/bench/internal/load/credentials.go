@@ -7,7 +7,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 )
 
 // credentials gives the bearer token of the member a request acts as, for

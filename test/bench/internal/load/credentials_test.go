@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/jwtauth"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 )
 
 func TestCredentials(t *testing.T) {
@@ -44,8 +44,8 @@ func TestCredentials(t *testing.T) {
 				t.Fatal(err)
 			}
 			caller, err := verifier.Authenticate(strings.TrimPrefix(last(), "Bearer "))
-			if err != nil || caller.Member != member {
-				t.Fatalf("token sent for %s: caller %+v, %v", member, caller, err)
+			if err != nil || caller != member {
+				t.Fatalf("token sent for %s: caller %q, %v", member, caller, err)
 			}
 		}
 		if err := c.Ping(t.Context()); err != nil || last() != "" {

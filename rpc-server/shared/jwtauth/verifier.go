@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
 // Defaults for the zero fields of Config.
@@ -58,6 +56,9 @@ type Config struct {
 	CacheSize int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Subject, when set, checks a token's subject (sub): a token whose
+	// subject it refuses is refused.
+	Subject func(string) error
 }
 
 // Verifier checks tokens and remembers the good ones until they expire, so
@@ -109,29 +110,45 @@ func New(cfg Config) (*Verifier, error) {
 }
 
 // Authenticate verifies token (the bearer token, without "Bearer ") and
-// returns the caller its subject names. Errors: unauthenticated, with a
-// message that says what is wrong but nothing of the keys.
-func (v *Verifier) Authenticate(token string) (pigeonhole.Caller, error) {
+// returns its subject. Errors are *Refusal: their text says what is wrong
+// with the token, nothing of the keys, and may be shown to the caller.
+func (v *Verifier) Authenticate(token string) (string, error) {
 	now := v.cfg.Now()
-	if c, ok := v.cache.get(token, now); ok {
-		return c, nil
+	if sub, ok := v.cache.get(token, now); ok {
+		return sub, nil
 	}
 	if len(token) > MaxTokenBytes {
-		return pigeonhole.Caller{}, invalid("the token is longer than %d bytes", MaxTokenBytes)
+		return "", &Refusal{Reason: fmt.Sprintf("the token is longer than %d bytes", MaxTokenBytes)}
 	}
 	var claims jwt.RegisteredClaims
 	if _, err := v.parser.ParseWithClaims(token, &claims, v.key); err != nil {
-		return pigeonhole.Caller{}, refusal(err)
+		return "", refusal(err)
 	}
-	if err := pigeonhole.ValidateMemberID(claims.Subject); err != nil {
-		return pigeonhole.Caller{}, invalid("the token's subject is not a member id: %s", pigeonhole.ErrorMessage(err))
+	if claims.Subject == "" {
+		return "", &Refusal{Reason: "the token has no subject (sub)"}
 	}
-	c := pigeonhole.Caller{Member: claims.Subject}
+	if v.cfg.Subject != nil {
+		if err := v.cfg.Subject(claims.Subject); err != nil {
+			return "", &Refusal{Reason: "the token's subject is not a member id", Cause: err}
+		}
+	}
 	// Remembered until exp plus the leeway: exactly as long as parsing it
 	// again would accept it.
-	v.cache.put(token, c, claims.ExpiresAt.Add(v.cfg.Leeway))
-	return c, nil
+	v.cache.put(token, claims.Subject, claims.ExpiresAt.Add(v.cfg.Leeway))
+	return claims.Subject, nil
 }
+
+// Refusal is why a token was refused. Reason is written for the caller;
+// Cause, if any, is for logs only.
+type Refusal struct {
+	Reason string
+	Cause  error
+}
+
+func (r *Refusal) Error() string { return r.Reason }
+
+// Unwrap exposes the cause to errors.Is/As.
+func (r *Refusal) Unwrap() error { return r.Cause }
 
 // key picks the key for a token by its algorithm: the secret for HS256,
 // the JWKS key named by kid for the others (the parser has already
@@ -141,10 +158,6 @@ func (v *Verifier) key(t *jwt.Token) (any, error) {
 		return v.cfg.Secret, nil
 	}
 	return v.cfg.Keys.key(t)
-}
-
-func invalid(format string, args ...any) error {
-	return pigeonhole.Errorf(pigeonhole.CodeUnauthenticated, format, args...)
 }
 
 // refusal is the client-safe error for a token the parser refused.
@@ -168,5 +181,5 @@ func refusal(err error) error {
 	default:
 		reason = "the token is invalid"
 	}
-	return pigeonhole.Wrap(pigeonhole.CodeUnauthenticated, err, reason)
+	return &Refusal{Reason: reason, Cause: err}
 }

@@ -2,6 +2,10 @@
 // environment variables: each flag names its variable, the variable
 // overrides the built-in default, and the flag overrides both. Both mains
 // use it, so every setting can be given either way.
+//
+// Like package program it lives under rpc-server/shared/: code both
+// servers use, which imports nothing of ours, so the gateway can import it
+// without depending on the service's internals.
 package envflag
 
 import (

@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
-
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
 // cache remembers verified tokens until they expire: a bounded LRU, so a
@@ -29,7 +27,7 @@ func keyOf(token string) tokenKey { return sha256.Sum256([]byte(token)) }
 
 type entry struct {
 	key     tokenKey
-	caller  pigeonhole.Caller
+	subject string
 	expires time.Time // exp plus the leeway
 }
 
@@ -37,29 +35,29 @@ func newCache(size int) *cache {
 	return &cache{size: size, order: list.New(), byKey: make(map[tokenKey]*list.Element)}
 }
 
-// get returns the caller of a remembered token that has not expired by
+// get returns the subject of a remembered token that has not expired by
 // now; an expired one is forgotten.
-func (c *cache) get(token string, now time.Time) (pigeonhole.Caller, bool) {
+func (c *cache) get(token string, now time.Time) (string, bool) {
 	key := keyOf(token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byKey[key]
 	if !ok {
-		return pigeonhole.Caller{}, false
+		return "", false
 	}
 	e := el.Value.(*entry)
 	if !now.Before(e.expires) {
 		c.order.Remove(el)
 		delete(c.byKey, key)
-		return pigeonhole.Caller{}, false
+		return "", false
 	}
 	c.order.MoveToFront(el)
-	return e.caller, true
+	return e.subject, true
 }
 
 // put remembers a verified token until expires, evicting the least
 // recently used one when full.
-func (c *cache) put(token string, caller pigeonhole.Caller, expires time.Time) {
+func (c *cache) put(token, subject string, expires time.Time) {
 	key := keyOf(token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -72,7 +70,7 @@ func (c *cache) put(token string, caller pigeonhole.Caller, expires time.Time) {
 		c.order.Remove(oldest)
 		delete(c.byKey, oldest.Value.(*entry).key)
 	}
-	c.byKey[key] = c.order.PushFront(&entry{key: key, caller: caller, expires: expires})
+	c.byKey[key] = c.order.PushFront(&entry{key: key, subject: subject, expires: expires})
 }
 
 // len is the number of remembered tokens.

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 func TestLocalUnlessGiven(t *testing.T) {

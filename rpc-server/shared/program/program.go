@@ -1,6 +1,13 @@
 // Package program is what both servers' mains share: signal handling and
 // exit codes, and the settings every process has (log level, soft memory
 // limit, shutdown wait) with what they set up.
+//
+// It lives under rpc-server/shared/ because the gateway already depends on
+// the rpc-server module for the contract (the generated Kitex code) and the
+// core (package pigeonhole), and the repository's top level holds no third
+// module. Packages under shared/ are process plumbing, not the service:
+// they import nothing of ours outside shared/, so the gateway importing
+// them reaches into none of the service's adapters (a test checks both).
 package program
 
 import (
@@ -19,7 +26,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
 )
 
 // Run is a program's body: it serves until ctx ends.
@@ -37,6 +44,10 @@ func Main(name string, run Run) {
 	}
 }
 
+// DefaultExitWait is how long in-flight requests may finish on shutdown,
+// unless --exit-wait says otherwise.
+const DefaultExitWait = 5 * time.Second
+
 // Settings are the flags every server has.
 type Settings struct {
 	LogLevel       slog.Level
@@ -50,7 +61,7 @@ func (s *Settings) Define(fs *envflag.Set) {
 	fs.Text(&s.LogLevel, "log-level", "PIGEONHOLE_LOG_LEVEL", "info", "debug, info, warn or error")
 	fs.Int(&s.MemoryLimitMiB, "memory-limit-mib", "PIGEONHOLE_MEMORY_LIMIT_MIB", 150,
 		"soft memory limit for the Go runtime in MiB (GC works harder near it); 0: none; GOMEMLIMIT, if set, wins")
-	fs.Duration(&s.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", 5*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.Duration(&s.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", DefaultExitWait, "how long in-flight requests may finish on shutdown")
 	fs.String(&s.PprofAddr, "pprof-addr", "PIGEONHOLE_PPROF_ADDR", "",
 		"address of Go's profiling endpoints (/debug/pprof/); empty: off. Never expose it publicly")
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
 )
 
 type settings struct {

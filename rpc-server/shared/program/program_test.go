@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/program"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 func TestSettings(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/pigeonhole-im/pigeonhole/rpc-server/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
 )
 
 // The values of --auth.
@@ -69,13 +69,14 @@ func (s Settings) LogAttrs() []any {
 		"jwks_file", s.JWKSFile, "jwt_issuer", s.Issuer, "jwt_audience", s.Audience}
 }
 
-// Verifier builds the verifier the settings describe: nil when auth is
-// off. Background JWKS fetches stop when ctx ends.
-func (s Settings) Verifier(ctx context.Context, log *slog.Logger) (*Verifier, error) {
+// Verifier builds the verifier the settings describe, accepting the
+// subjects subject accepts (see Config.Subject): nil when auth is off.
+// Background JWKS fetches stop when ctx ends.
+func (s Settings) Verifier(ctx context.Context, log *slog.Logger, subject func(string) error) (*Verifier, error) {
 	if err := s.Check(); err != nil || !s.On() {
 		return nil, err
 	}
-	cfg := Config{Issuer: s.Issuer, Audience: s.Audience}
+	cfg := Config{Issuer: s.Issuer, Audience: s.Audience, Subject: subject}
 	if s.SecretFile != "" {
 		secret, err := ReadSecret(s.SecretFile)
 		if err != nil {
