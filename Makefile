@@ -67,6 +67,13 @@ fuzz:
 	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzSendRequestValidate$$' -fuzztime 20s ./pigeonhole
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime 20s ./gateway
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzAppendPullResponse$$' -fuzztime 20s ./gateway
+	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzCheckFraming$$' -fuzztime 20s ./gateway
+	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzBindJSON$$' -fuzztime 20s ./gateway
+	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzBindForm$$' -fuzztime 20s ./gateway
+	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzBindQuery$$' -fuzztime 20s ./gateway
+	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzBindProtobuf$$' -fuzztime 20s ./gateway
+	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzBindMultipart$$' -fuzztime 20s ./gateway
+	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzQuote$$' -fuzztime 20s ./pigeonhole
 	cd test && $(GO) test -run '^$$' -fuzz '^FuzzValidJSON$$' -fuzztime 20s ./bench/internal/load
 
 # A bounded load benchmark (about five minutes): builds and starts the real

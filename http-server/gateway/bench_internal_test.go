@@ -46,3 +46,17 @@ func BenchmarkBindSendJSON(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckFraming checks the header block of a typical send, as the
+// middleware does on every request.
+func BenchmarkCheckFraming(b *testing.B) {
+	headers := []byte("Host: 127.0.0.1:8080\r\nUser-Agent: load/1.0\r\nContent-Type: application/json\r\n" +
+		"Content-Length: 112\r\nX-Request-Id: 0123456789abcdef\r\nAccept: */*\r\n\r\n")
+	b.SetBytes(int64(len(headers)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := checkFraming(headers, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

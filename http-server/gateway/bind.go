@@ -69,8 +69,8 @@ func withIdempotencyKey(ctx *app.RequestContext, req pigeonhole.SendRequest) (pi
 	case req.ClientMsgID == "":
 		req.ClientMsgID = string(key)
 	case req.ClientMsgID != string(key):
-		return pigeonhole.SendRequest{}, invalidf("the %s header %q and client_msg_id %q differ",
-			HeaderIdempotencyKey, clip(string(key), 80), clip(req.ClientMsgID, 80))
+		return pigeonhole.SendRequest{}, invalidf("the %s header %s and client_msg_id %s differ",
+			HeaderIdempotencyKey, pigeonhole.Quote(string(key)), pigeonhole.Quote(req.ClientMsgID))
 	}
 	return req, nil
 }
@@ -97,19 +97,19 @@ func bindPull(ctx *app.RequestContext, maxBody int) (pigeonhole.PullRequest, err
 	req := pigeonhole.PullRequest{Chat: f.field("chat")}
 	if s := f.field("cursor"); s != "" {
 		if req.Cursor, err = strconv.ParseInt(s, 10, 64); err != nil {
-			return pigeonhole.PullRequest{}, invalidf("cursor must be an integer, got %q", clip(s, 32))
+			return pigeonhole.PullRequest{}, invalidf("cursor must be an integer, got %s", pigeonhole.Quote(s))
 		}
 	}
 	if s := f.field("limit"); s != "" {
 		limit, err := strconv.ParseInt(s, 10, 32)
 		if err != nil {
-			return pigeonhole.PullRequest{}, invalidf("limit must be a 32-bit integer, got %q", clip(s, 32))
+			return pigeonhole.PullRequest{}, invalidf("limit must be a 32-bit integer, got %s", pigeonhole.Quote(s))
 		}
 		req.Limit = int32(limit)
 	}
 	if s := f.field("reverse"); s != "" {
 		if req.Reverse, err = strconv.ParseBool(s); err != nil {
-			return pigeonhole.PullRequest{}, invalidf("reverse must be true or false, got %q", clip(s, 32))
+			return pigeonhole.PullRequest{}, invalidf("reverse must be true or false, got %s", pigeonhole.Quote(s))
 		}
 	}
 	return req, nil

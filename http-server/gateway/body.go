@@ -127,8 +127,8 @@ func tooLarge(maxBody int) error {
 
 func unsupported(contentType []byte) error {
 	return pigeonhole.Errorf(CodeUnsupportedMediaType,
-		"Content-Type %q is not supported; use application/json, application/x-protobuf, "+
-			"application/x-www-form-urlencoded or multipart/form-data", clip(string(contentType), 80))
+		"Content-Type %s is not supported; use application/json, application/x-protobuf, "+
+			"application/x-www-form-urlencoded or multipart/form-data", pigeonhole.Quote(string(contentType)))
 }
 
 // fields looks up the value of a form or query field; "" when absent.

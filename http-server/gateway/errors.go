@@ -22,6 +22,8 @@ const (
 	// CodeUnsupportedMediaType: a body whose Content-Type the gateway
 	// cannot decode (415).
 	CodeUnsupportedMediaType pigeonhole.Code = "unsupported_media_type"
+	// CodeNotImplemented: a request method the gateway does not know (501).
+	CodeNotImplemented pigeonhole.Code = "not_implemented"
 )
 
 // statusByCode is the one table from error code to HTTP status.
@@ -38,6 +40,8 @@ var statusByCode = map[pigeonhole.Code]int{
 	pigeonhole.CodeInternal:         consts.StatusInternalServerError,
 	CodeMethodNotAllowed:            consts.StatusMethodNotAllowed,
 	CodeUnsupportedMediaType:        consts.StatusUnsupportedMediaType,
+	CodeNotImplemented:              consts.StatusNotImplemented,
+	CodeHeaderTooLarge:              consts.StatusRequestHeaderFieldsTooLarge,
 }
 
 // StatusCode returns the HTTP status for an error code; codes it does not

@@ -16,6 +16,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/app/server"
 	"github.com/cloudwego/hertz/pkg/common/config"
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
+	"github.com/cloudwego/hertz/pkg/protocol/suite"
 	"github.com/cloudwego/hertz/pkg/route"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
@@ -38,6 +39,24 @@ var _ MessageService = (*pigeonhole.Service)(nil)
 const (
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultRequestTimeout = 5 * time.Second
+	// DefaultMaxHeaderBytes bounds a request's line and headers; the
+	// gateway's own headers take a few hundred bytes.
+	DefaultMaxHeaderBytes = 16 << 10
+	// DefaultReadTimeout bounds each wait for more of a request, so a
+	// client that stops sending mid-request is dropped.
+	DefaultReadTimeout = 10 * time.Second
+	// DefaultWriteTimeout bounds each wait to hand an answer to a client
+	// that does not read it.
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultIdleTimeout is how long a kept-alive connection may wait for
+	// its next request.
+	DefaultIdleTimeout = 60 * time.Second
+	// DefaultMaxAnswerBytes bounds the bytes of pages the gateway holds at
+	// once while answering pulls (see byteBudget).
+	DefaultMaxAnswerBytes = 64 << 20
+	// DefaultAnswerWait is how long a page waits for room in
+	// MaxAnswerBytes before its pull is answered 503.
+	DefaultAnswerWait = 500 * time.Millisecond
 )
 
 // Config holds the gateway's limits. Zero fields take the defaults.
@@ -76,6 +95,19 @@ type Config struct {
 	// Pages, when not nil, keeps the encoded answers to pulls the service
 	// marked final and answers the same pulls from it.
 	Pages *pagecache.Cache
+	// MaxHeaderBytes bounds a request's line and headers; larger ones are
+	// refused and their connection closed (default DefaultMaxHeaderBytes).
+	MaxHeaderBytes int
+	// ReadTimeout, WriteTimeout and IdleTimeout bound each wait for a
+	// request's bytes, for a client to take an answer's bytes, and for the
+	// next request on a kept-alive connection (defaults
+	// DefaultReadTimeout, DefaultWriteTimeout, DefaultIdleTimeout).
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxAnswerBytes bounds the bytes of pages held at once while pulls
+	// are answered; a page that does not fit within AnswerWait is answered
+	// 503 unavailable (defaults DefaultMaxAnswerBytes, DefaultAnswerWait).
+	MaxAnswerBytes int64
+	AnswerWait     time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -94,6 +126,24 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxAnswerBytes <= 0 {
+		c.MaxAnswerBytes = DefaultMaxAnswerBytes
+	}
+	if c.AnswerWait <= 0 {
+		c.AnswerWait = DefaultAnswerWait
+	}
 	return c
 }
 
@@ -101,7 +151,8 @@ func (c Config) withDefaults() Config {
 // route of Register. opts are appended after the gateway's own options, so
 // callers may add to them (tests pass server.WithListener) but should not
 // turn off streamed request bodies: that is what lets an oversized body be
-// answered with a JSON 413 instead of Hertz's plain-text one.
+// answered with a JSON 413 instead of Hertz's plain-text one. Requests
+// Hertz refuses before routing them are answered in JSON too.
 func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *server.Hertz {
 	cfg = cfg.withDefaults()
 	base := []config.Option{
@@ -116,8 +167,19 @@ func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *se
 		server.WithDisablePreParseMultipartForm(true),
 		server.WithHandleMethodNotAllowed(true),
 		server.WithDisablePrintRoute(true),
+		// Hertz's own bounds on what a client can make it hold or wait
+		// for: a header larger than MaxHeaderBytes is refused as soon as
+		// that many bytes have come, and a client that stalls is dropped.
+		server.WithMaxHeaderBytes(cfg.MaxHeaderBytes),
+		server.WithReadTimeout(cfg.ReadTimeout),
+		server.WithWriteTimeout(cfg.WriteTimeout),
+		server.WithIdleTimeout(cfg.IdleTimeout),
+		server.WithKeepAliveTimeout(cfg.IdleTimeout),
 	}
 	h := server.New(append(base, opts...)...)
+	// Hertz's HTTP/1.1 server, with its own refusals (431, malformed
+	// requests) answered as JSON errors; see parseerrors.go.
+	h.AddProtocol(suite.HTTP1, &parseErrorsFactory{engine: h.Engine, maxHeaderBytes: cfg.MaxHeaderBytes})
 	Register(h.Engine, svc, cfg)
 	return h
 }
@@ -132,6 +194,7 @@ func Register(e *route.Engine, svc MessageService, cfg Config) {
 	g.log = g.cfg.Logger
 	g.sends = newLimiter("send", g.cfg.SendLimit, g.cfg.MaxCallers)
 	g.pulls = newLimiter("pull", g.cfg.PullLimit, g.cfg.MaxCallers)
+	g.answers = newByteBudget(g.cfg.MaxAnswerBytes, g.cfg.AnswerWait)
 	e.Use(g.middleware)
 	endpoints := []endpoint{
 		{consts.MethodGet, "/ping", g.ping},
@@ -169,11 +232,17 @@ type gateway struct {
 	allow map[string]string // path → "GET, POST", for 405 and its Allow header
 	// sends and pulls are the rate limits (nil: none).
 	sends, pulls *limiter
+	// answers bounds the bytes of pages held while pulls are answered.
+	answers *byteBudget
 }
 
 // middleware runs around every request, matched or not: it assigns the
-// request id, turns a panic into a logged 500 and records the metrics.
+// request id, refuses ambiguous framing (closing the connection) and
+// methods the gateway does not know, turns a panic into a logged 500 and
+// records the metrics, labelled only with values from fixed sets.
 func (g *gateway) middleware(c context.Context, ctx *app.RequestContext) {
+	markHandled(ctx)
+	method, known := methodLabel(ctx.Request.Header.Method())
 	if m := g.cfg.Metrics; m != nil {
 		start := time.Now()
 		defer func() {
@@ -181,7 +250,7 @@ func (g *gateway) middleware(c context.Context, ctx *app.RequestContext) {
 			if route == "" {
 				route = "unmatched" // bounded label values, whatever clients send
 			}
-			m.observeRequest(ctx, route, start)
+			m.observeRequest(ctx, route, method, start)
 		}()
 	}
 	id := requestIDOrNew(ctx.Request.Header.Peek(HeaderRequestID))
@@ -192,7 +261,24 @@ func (g *gateway) middleware(c context.Context, ctx *app.RequestContext) {
 			g.recovered(c, ctx, r)
 		}
 	}()
+	if err := checkFraming(ctx.Request.Header.RawHeaders(), ctx.Request.Header.IsHTTP11()); err != nil {
+		ctx.Abort()
+		ctx.SetConnectionClose() // what follows on the connection is not a request
+		g.fail(c, ctx, err)
+		return
+	}
+	if !known {
+		ctx.Abort()
+		g.fail(c, ctx, pigeonhole.Errorf(CodeNotImplemented, "the request method is not implemented"))
+		return
+	}
 	ctx.Next(c)
+	if ctx.Response.StatusCode() == consts.StatusBadRequest && len(ctx.Response.Body()) == 0 {
+		// Hertz's router refused the request before routing it (an
+		// HTTP/1.1 request without Host, a path not starting with '/')
+		// and runs only the middleware, leaving the body to it.
+		g.fail(c, ctx, invalidf("the request needs a Host header and a path that starts with '/'"))
+	}
 }
 
 // noRoute answers requests no route matched: 405 when the path exists
@@ -204,10 +290,10 @@ func (g *gateway) noRoute(c context.Context, ctx *app.RequestContext) {
 	if allow, ok := g.allow[path]; ok {
 		ctx.Response.Header.Set("Allow", allow)
 		g.fail(c, ctx, pigeonhole.Errorf(CodeMethodNotAllowed, "method %s is not allowed on %s; use %s",
-			clip(string(ctx.Request.Header.Method()), 16), path, allow))
+			ctx.Request.Header.Method(), path, allow))
 		return
 	}
-	g.fail(c, ctx, pigeonhole.Errorf(pigeonhole.CodeNotFound, "no such endpoint: %s", clip(path, 128)))
+	g.fail(c, ctx, pigeonhole.Errorf(pigeonhole.CodeNotFound, "no such endpoint: %s", pigeonhole.Quote(path)))
 }
 
 // serviceContext bounds the service call by RequestTimeout.

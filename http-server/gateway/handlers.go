@@ -99,6 +99,12 @@ func (g *gateway) pull(c context.Context, ctx *app.RequestContext) {
 		g.fail(c, ctx, err)
 		return
 	}
+	release, err := g.answers.acquire(sc, answerBytes(page))
+	if err != nil {
+		g.fail(c, ctx, err)
+		return
+	}
+	defer release()
 	writePullResponse(ctx, page)
 	if page.Final && key != nil && ctx.Response.StatusCode() == consts.StatusOK {
 		g.cfg.Pages.Put(key, ctx.Response.Body())

@@ -87,8 +87,9 @@ func (m *Metrics) ObserveAttempt(method string, retry bool, err error) {
 	}
 }
 
-func (m *Metrics) observeRequest(ctx *app.RequestContext, route string, start time.Time) {
-	method := string(ctx.Request.Header.Method())
+// observeRequest counts and times one request; route and method are
+// labels from fixed sets (route templates, methodLabels).
+func (m *Metrics) observeRequest(ctx *app.RequestContext, route, method string, start time.Time) {
 	code := ctx.GetString(codeKey)
 	if code == "" {
 		code = "ok"

@@ -46,9 +46,8 @@ func batchContext(callers []context.Context) (context.Context, context.CancelFun
 
 // deadlineOption tells the service how long the caller of ctx still waits,
 // when that is less than timeout: the RPC's TTHeader carries the time left,
-// and the service ends the handler's context then. (A retry carries the
-// same figure, a little more than is then left; the gateway stops waiting
-// at the deadline all the same.)
+// and the service ends the handler's context then. Each attempt, a
+// retry's included, carries the time left when it starts.
 func deadlineOption(ctx context.Context, timeout time.Duration) []callopt.Option {
 	d, ok := ctx.Deadline()
 	if !ok {
@@ -61,7 +60,7 @@ func deadlineOption(ctx context.Context, timeout time.Duration) []callopt.Option
 }
 
 // dropAbandoned is a client middleware, run for every attempt of every RPC
-// (after the retry policy, before balancing): in a batch RPC, it sends only
+// (each attempt is a Kitex call; before balancing): in a batch RPC, it sends only
 // the items whose callers still wait, and puts a deadline_exceeded answer
 // in the place of each item left out, so the response keeps one item per
 // item of the request. An attempt no caller waits for fails with

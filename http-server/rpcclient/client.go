@@ -14,12 +14,12 @@ import (
 
 	"github.com/bytedance/gopkg/cloud/metainfo"
 	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/client/callopt"
 	"github.com/cloudwego/kitex/pkg/circuitbreak"
 	"github.com/cloudwego/kitex/pkg/connpool"
 	"github.com/cloudwego/kitex/pkg/discovery"
 	"github.com/cloudwego/kitex/pkg/endpoint"
 	"github.com/cloudwego/kitex/pkg/kerrors"
-	"github.com/cloudwego/kitex/pkg/retry"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/transport"
@@ -80,6 +80,7 @@ type Client struct {
 	credential func(context.Context) string
 	observed   bool          // an Observer counts attempts
 	timeout    time.Duration // of one attempt (Config.Timeout)
+	failures   *failureRate  // of attempts, for the retry breaker
 	// send and pull carry one call to the service: in a batch RPC, or in
 	// an RPC of its own when batching is off. Their errors are mapped.
 	send func(context.Context, *rpc.SendRequest) (*rpc.SendResponse, error)
@@ -107,7 +108,8 @@ func New(cfg Config) (*Client, error) {
 		// TTHeader carries the request id to the service.
 		client.WithTransportProtocol(transport.TTHeader),
 		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
-		client.WithFailureRetry(retryPolicy()),
+		// No Kitex retry: the client retries by itself (see call), so
+		// that an attempt Kitex gives up on shares no result with anyone.
 		// Every attempt of a batch RPC sends only the items whose callers
 		// still wait.
 		client.WithMiddleware(dropAbandoned),
@@ -138,13 +140,18 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
-	cl := &Client{rpc: c, requestID: cfg.RequestID, credential: cfg.Credential, observed: cfg.Observer != nil, timeout: cfg.Timeout}
+	cl := &Client{rpc: c, requestID: cfg.RequestID, credential: cfg.Credential, observed: cfg.Observer != nil, timeout: cfg.Timeout,
+		failures: &failureRate{now: time.Now}}
 	if cfg.MaxBatch <= 1 {
 		cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
-			return mapped(c.Send(cl.outgoing(ctx), req, deadlineOption(ctx, cfg.Timeout)...))
+			return mapped(call(cl, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.SendResponse, error) {
+				return c.Send(ctx, req, opts...)
+			}))
 		}
 		cl.pull = func(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
-			return mapped(c.Pull(cl.outgoing(ctx), req, deadlineOption(ctx, cfg.Timeout)...))
+			return mapped(call(cl, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.PullResponse, error) {
+				return c.Pull(ctx, req, opts...)
+			}))
 		}
 		return cl, nil
 	}
@@ -173,24 +180,6 @@ func mapped[T any](resp T, err error) (T, error) {
 		return resp, transportError(err)
 	}
 	return resp, nil
-}
-
-// retryPolicy retries every failed call on another replica: retrying is
-// always safe here, because pulls only read and every send carries a
-// client_msg_id (the gateway assigns one when the client gave none).
-func retryPolicy() *retry.FailurePolicy {
-	p := retry.NewFailurePolicy()
-	p.WithMaxRetryTimes(3)
-	// Keep retrying while up to 30% of calls fail (Kitex's maximum), as
-	// when one of a few replicas has just died, and back off a little so a
-	// replica that is restarting gets a moment.
-	p.WithRetryBreaker(0.3)
-	p.WithRandomBackOff(5, 50)
-	p.ShouldResultRetry = &retry.ShouldResultRetry{
-		// An attempt no caller waits for is not worth another.
-		ErrorRetryWithCtx: func(_ context.Context, err error, _ rpcinfo.RPCInfo) bool { return !errors.Is(err, errCallersGone) },
-	}
-	return p
 }
 
 // attemptsKey is the context key of a call's attempt counter.
@@ -225,8 +214,8 @@ func (c *Client) token(ctx context.Context) string {
 	return c.credential(ctx)
 }
 
-// outgoing prepares a call's context: the attempt counter, and the request
-// id and credential to forward.
+// outgoing prepares a call's context, shared by its attempts: the attempt
+// counter, and the request id and credential to forward.
 func (c *Client) outgoing(ctx context.Context) context.Context {
 	if c.observed {
 		ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
@@ -318,7 +307,9 @@ var errEmpty = pigeonhole.Errorf(pigeonhole.CodeInternal, "empty response from t
 // sendBatch sends a batch of sends in one RPC, each item with its
 // caller's request id and credential.
 func (c *Client) sendBatch(ctx context.Context, items []*rpc.SendRequest, ids, creds []string) []outcome[*rpc.SendResponse] {
-	resp, err := c.rpc.SendBatch(c.outgoing(ctx), &rpc.SendBatchRequest{Items: items, RequestIds: ids, Credentials: creds}, deadlineOption(ctx, c.timeout)...)
+	resp, err := call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.SendBatchResponse, error) {
+		return c.rpc.SendBatch(ctx, &rpc.SendBatchRequest{Items: items, RequestIds: ids, Credentials: creds}, opts...)
+	})
 	if err != nil || resp == nil {
 		return spread[*rpc.SendResponse](len(items), nil, batchFailure(err))
 	}
@@ -327,7 +318,9 @@ func (c *Client) sendBatch(ctx context.Context, items []*rpc.SendRequest, ids, c
 
 // pullBatch sends a batch of pulls in one RPC, as sendBatch.
 func (c *Client) pullBatch(ctx context.Context, items []*rpc.PullRequest, ids, creds []string) []outcome[*rpc.PullResponse] {
-	resp, err := c.rpc.PullBatch(c.outgoing(ctx), &rpc.PullBatchRequest{Items: items, RequestIds: ids, Credentials: creds}, deadlineOption(ctx, c.timeout)...)
+	resp, err := call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.PullBatchResponse, error) {
+		return c.rpc.PullBatch(ctx, &rpc.PullBatchRequest{Items: items, RequestIds: ids, Credentials: creds}, opts...)
+	})
 	if err != nil || resp == nil {
 		return spread[*rpc.PullResponse](len(items), nil, batchFailure(err))
 	}
@@ -363,7 +356,9 @@ func spread[T any](n int, got []T, err error) []outcome[T] {
 
 // Ready reports whether a replica answers and can reach its storage.
 func (c *Client) Ready(ctx context.Context) error {
-	resp, err := c.rpc.Ping(c.outgoing(ctx), &rpc.PingRequest{})
+	resp, err := call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.PingResponse, error) {
+		return c.rpc.Ping(ctx, &rpc.PingRequest{}, opts...)
+	})
 	if err != nil {
 		return transportError(err)
 	}

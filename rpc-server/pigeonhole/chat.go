@@ -24,13 +24,13 @@ type ChatID struct {
 func ParseChatID(s string) (ChatID, error) {
 	first, second, ok := strings.Cut(s, ":")
 	if !ok {
-		return ChatID{}, Errorf(CodeInvalidArgument, "chat %q must be two member ids joined by ':'", s)
+		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s must be two member ids joined by ':'", Quote(s))
 	}
 	if err := ValidateMemberID(first); err != nil {
-		return ChatID{}, Errorf(CodeInvalidArgument, "chat %q: %s", s, ErrorMessage(err))
+		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s: %s", Quote(s), ErrorMessage(err))
 	}
 	if err := ValidateMemberID(second); err != nil {
-		return ChatID{}, Errorf(CodeInvalidArgument, "chat %q: %s", s, ErrorMessage(err))
+		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s: %s", Quote(s), ErrorMessage(err))
 	}
 	if second < first {
 		first, second = second, first
@@ -45,15 +45,15 @@ func ValidateMemberID(id string) error {
 	case id == "":
 		return Errorf(CodeInvalidArgument, "member id must not be empty")
 	case len(id) > MaxMemberIDBytes:
-		return Errorf(CodeInvalidArgument, "member id %q is longer than %d bytes", id, MaxMemberIDBytes)
+		return Errorf(CodeInvalidArgument, "member id %s is longer than %d bytes", Quote(id), MaxMemberIDBytes)
 	case !utf8.ValidString(id):
-		return Errorf(CodeInvalidArgument, "member id %q is not valid UTF-8", id)
+		return Errorf(CodeInvalidArgument, "member id %s is not valid UTF-8", Quote(id))
 	}
 	for _, r := range id {
 		// IsGraphic excludes control and format characters (zero-width
 		// spaces and the like), which would make two ids look identical.
 		if r == ':' || unicode.IsSpace(r) || !unicode.IsGraphic(r) {
-			return Errorf(CodeInvalidArgument, "member id %q contains %q, which is not allowed", id, r)
+			return Errorf(CodeInvalidArgument, "member id %s contains %q, which is not allowed", Quote(id), r)
 		}
 	}
 	return nil

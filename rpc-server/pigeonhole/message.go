@@ -64,7 +64,7 @@ func validateClientMsgID(id string) error {
 	}
 	for _, r := range id {
 		if unicode.IsSpace(r) || !unicode.IsGraphic(r) {
-			return Errorf(CodeInvalidArgument, "client_msg_id %q contains %q, which is not allowed", id, r)
+			return Errorf(CodeInvalidArgument, "client_msg_id %s contains %q, which is not allowed", Quote(id), r)
 		}
 	}
 	return nil

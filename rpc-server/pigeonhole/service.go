@@ -80,7 +80,8 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 		return Message{}, fmt.Errorf("append: %w", err)
 	}
 	if stored.Text != req.Text {
-		return Message{}, Errorf(CodeConflict, "client_msg_id %q was already used by %q in chat %q for a different text", req.ClientMsgID, req.Sender, m.Chat.String())
+		return Message{}, Errorf(CodeConflict, "client_msg_id %s was already used by %s in chat %s for a different text",
+			Quote(req.ClientMsgID), Quote(req.Sender), Quote(m.Chat.String()))
 	}
 	return stored, nil
 }
@@ -93,7 +94,7 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 		return Message{}, err
 	}
 	if !chat.HasMember(req.Sender) {
-		return Message{}, Errorf(CodeInvalidArgument, "sender %q is not a member of chat %q", req.Sender, chat.String())
+		return Message{}, Errorf(CodeInvalidArgument, "sender %s is not a member of chat %s", Quote(req.Sender), Quote(chat.String()))
 	}
 	if err := validateText(req.Text, maxTextBytes); err != nil {
 		return Message{}, err
