@@ -69,13 +69,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
+	if err := cfg.Settings.Check(); err != nil {
+		return config{}, err
+	}
 	if err := cfg.Auth.Check(); err != nil {
 		return config{}, err
 	}
 	if !cfg.Auth.On() {
 		// Without authentication, only this host may call, unless told.
-		cfg.HTTPAddr = program.LocalUnlessGiven(cfg.HTTPAddr, fs.Given("http-addr", "PIGEONHOLE_HTTP_ADDR"))
-		cfg.MetricsAddr = program.LocalUnlessGiven(cfg.MetricsAddr, fs.Given("metrics-addr", "PIGEONHOLE_HTTP_METRICS_ADDR"))
+		cfg.HTTPAddr = program.LocalUnlessGiven(cfg.HTTPAddr, fs.Given("http-addr"))
+		cfg.MetricsAddr = program.LocalUnlessGiven(cfg.MetricsAddr, fs.Given("metrics-addr"))
 	}
 	for _, p := range proxies {
 		prefix, err := netip.ParsePrefix(p)

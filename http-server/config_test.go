@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"slices"
 	"testing"
@@ -70,5 +71,11 @@ func TestConfigAuthAndLimits(t *testing.T) {
 		if _, err := parseConfig(bad, none, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	if _, err := parseConfig([]string{"--version"}, func(string) string { return "" }, io.Discard); !errors.Is(err, program.ErrVersion) {
+		t.Fatalf("--version: got %v, want program.ErrVersion", err)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/cloudwego/hertz/pkg/app/server"
+	"github.com/cloudwego/hertz/pkg/common/hlog"
+	"github.com/cloudwego/kitex/pkg/klog"
 	etcdregistry "github.com/kitex-contrib/registry-etcd"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
@@ -43,7 +45,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if cfg.Healthcheck {
+		return program.Probe(ctx, cfg.HTTPAddr, "/readyz")
+	}
 	log := cfg.Start(getenv, stderr)
+	// Hertz and Kitex (the RPC client) log through package-level loggers;
+	// they are set here, once, before any of their code runs.
+	hlog.SetLogger(hertzLog{program.NewFrameworkLog(log, "hertz")})
+	klog.SetLogger(kitexLog{program.NewFrameworkLog(log, "kitex")})
 	log.Info("starting", cfg.logAttrs()...)
 	if !cfg.Auth.On() {
 		program.WarnIfOpen(log, "http", cfg.HTTPAddr)
@@ -151,3 +160,19 @@ func etcdPassword(user, path string) (string, error) {
 	}
 	return strings.TrimSpace(string(b)), nil
 }
+
+// hertzLog is Hertz's logger: program.FrameworkLog with Hertz's SetLevel.
+type hertzLog struct{ program.FrameworkLog }
+
+var _ hlog.FullLogger = hertzLog{}
+
+// SetLevel is a no-op: --log-level filters every line.
+func (hertzLog) SetLevel(hlog.Level) {}
+
+// kitexLog is Kitex's logger: program.FrameworkLog with Kitex's SetLevel.
+type kitexLog struct{ program.FrameworkLog }
+
+var _ klog.FullLogger = kitexLog{}
+
+// SetLevel is a no-op: --log-level filters every line.
+func (kitexLog) SetLevel(klog.Level) {}

@@ -13,6 +13,16 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
 
+// The listen addresses without --etcd. With --etcd and no address given,
+// each listener takes a free port instead (anyPort), so a second replica
+// starts beside the first on one host; the bound ports are logged, and the
+// RPC one is what etcd holds.
+const (
+	defaultRPCAddr     = ":8888"
+	defaultMetricsAddr = ":9090"
+	anyPort            = ":0"
+)
+
 // config is everything the message service can be told at start. Each flag
 // has an environment variable; the flag wins.
 type config struct {
@@ -40,8 +50,9 @@ type config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var cfg config
 	fs := envflag.New("rpc-server", getenv, stderr)
-	fs.String(&cfg.RPCAddr, "rpc-addr", "PIGEONHOLE_RPC_ADDR", ":8888", "address to serve Kitex RPC on (with --auth off and no address given: 127.0.0.1:8888)")
-	fs.String(&cfg.AdvertiseAddr, "advertise-addr", "PIGEONHOLE_ADVERTISE_ADDR", "", "address to register in discovery when it differs from --rpc-addr")
+	fs.String(&cfg.RPCAddr, "rpc-addr", "PIGEONHOLE_RPC_ADDR", defaultRPCAddr,
+		"address to serve Kitex RPC on; with --etcd, unless given, a free port (logged and registered); with --auth off, unless given, on 127.0.0.1")
+	fs.String(&cfg.AdvertiseAddr, "advertise-addr", "PIGEONHOLE_ADVERTISE_ADDR", "", "address to register in discovery when it differs from --rpc-addr; a host alone takes the port bound")
 	fs.String(&cfg.MySQL, "mysql", "PIGEONHOLE_MYSQL", "", "MySQL DSN (go-sql-driver format); empty means the embedded store")
 	fs.String(&cfg.DataDir, "data-dir", "PIGEONHOLE_DATA_DIR", "./data", "directory of the embedded store")
 	fs.Int(&cfg.MaxTextBytes, "max-text-bytes", "PIGEONHOLE_MAX_TEXT_BYTES", pigeonhole.DefaultMaxTextBytes, "largest message text in bytes")
@@ -54,19 +65,31 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.String(&cfg.EtcdPasswordFile, "etcd-password-file", "PIGEONHOLE_ETCD_PASSWORD_FILE", "", "file holding the etcd user's password")
 	fs.Duration(&cfg.LeaseTTL, "lease-ttl", "PIGEONHOLE_LEASE_TTL", 5*time.Second, "etcd lease TTL: how soon a dead replica's registration expires")
 	fs.Duration(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
-	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", ":9090", "address of /metrics, /healthz and /readyz; empty: off (with --auth off and no address given: 127.0.0.1:9090)")
+	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", defaultMetricsAddr,
+		"address of /metrics, /healthz and /readyz; empty: off; with --etcd, unless given, a free port (logged); with --auth off, unless given, on 127.0.0.1")
 	cfg.Settings.Define(fs)
 	cfg.Auth.Define(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
+	if err := cfg.Settings.Check(); err != nil {
+		return config{}, err
+	}
 	if err := cfg.Auth.Check(); err != nil {
 		return config{}, err
 	}
+	if len(cfg.Etcd) > 0 {
+		if !fs.Given("rpc-addr") {
+			cfg.RPCAddr = anyPort
+		}
+		if !fs.Given("metrics-addr") {
+			cfg.MetricsAddr = anyPort
+		}
+	}
 	if !cfg.Auth.On() {
 		// Without authentication, only this host may call, unless told.
-		cfg.RPCAddr = program.LocalUnlessGiven(cfg.RPCAddr, fs.Given("rpc-addr", "PIGEONHOLE_RPC_ADDR"))
-		cfg.MetricsAddr = program.LocalUnlessGiven(cfg.MetricsAddr, fs.Given("metrics-addr", "PIGEONHOLE_METRICS_ADDR"))
+		cfg.RPCAddr = program.LocalUnlessGiven(cfg.RPCAddr, fs.Given("rpc-addr"))
+		cfg.MetricsAddr = program.LocalUnlessGiven(cfg.MetricsAddr, fs.Given("metrics-addr"))
 	}
 	if cfg.LeaseTTL < time.Second {
 		return config{}, fmt.Errorf("--lease-ttl must be at least 1s")

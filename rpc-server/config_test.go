@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"slices"
 	"strings"
@@ -68,5 +69,36 @@ func TestListenersWithAuth(t *testing.T) {
 	given, err := parseConfig([]string{"--rpc-addr", ":7000"}, func(k string) string { return map[string]string{"PIGEONHOLE_METRICS_ADDR": ":7001"}[k] }, io.Discard)
 	if err != nil || given.RPCAddr != ":7000" || given.MetricsAddr != ":7001" {
 		t.Fatalf("--auth off with addresses given: got rpc %q, metrics %q, %v", given.RPCAddr, given.MetricsAddr, err)
+	}
+}
+
+// With --etcd, a second replica on the same host must start beside the
+// first: addresses left unset take free ports, given ones are kept.
+func TestEtcdTakesFreePortsUnlessGiven(t *testing.T) {
+	getenv := func(env map[string]string) func(string) string { return func(k string) string { return env[k] } }
+	cfg, err := parseConfig([]string{"--etcd", "e:2379"}, getenv(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Free ports, on loopback as every listener without --auth jwt.
+	if cfg.RPCAddr != "127.0.0.1:0" || cfg.MetricsAddr != "127.0.0.1:0" {
+		t.Fatalf("with --etcd and no addresses: rpc %q, metrics %q; want 127.0.0.1:0 twice", cfg.RPCAddr, cfg.MetricsAddr)
+	}
+	cfg, err = parseConfig([]string{"--etcd", "e:2379", "--rpc-addr", ":8888"}, getenv(map[string]string{"PIGEONHOLE_METRICS_ADDR": ":9091"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RPCAddr != ":8888" || cfg.MetricsAddr != ":9091" {
+		t.Fatalf("given addresses: rpc %q, metrics %q; want :8888 and :9091", cfg.RPCAddr, cfg.MetricsAddr)
+	}
+	cfg, err = parseConfig([]string{"--etcd", "e:2379", "--metrics-addr="}, getenv(nil), io.Discard)
+	if err != nil || cfg.MetricsAddr != "" {
+		t.Fatalf("--metrics-addr= (off) with --etcd: got %q, %v", cfg.MetricsAddr, err)
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	if _, err := parseConfig([]string{"--version"}, func(string) string { return "" }, io.Discard); !errors.Is(err, program.ErrVersion) {
+		t.Fatalf("--version: got %v, want program.ErrVersion", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/cloudwego/kitex/pkg/klog"
 	"github.com/cloudwego/kitex/server"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/etcd"
@@ -36,7 +37,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if cfg.Healthcheck {
+		if cfg.MetricsAddr == "" {
+			return errors.New("healthcheck: --metrics-addr is off")
+		}
+		return program.Probe(ctx, cfg.MetricsAddr, "/readyz")
+	}
 	log := cfg.Start(getenv, stderr)
+	// Kitex logs through a package-level logger; it is set here, once,
+	// before any Kitex code runs.
+	klog.SetLogger(kitexLog{program.NewFrameworkLog(log, "kitex")})
 	log.Info("starting", cfg.logAttrs(mysql.RedactDSN)...)
 	if !cfg.Auth.On() {
 		program.WarnIfOpen(log, "rpc", cfg.RPCAddr)
@@ -64,30 +74,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, RequireCaller: cfg.Auth.On(),
 	})
 
+	lns, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	serving := []any{"rpc_addr", lns.rpc.Addr().String()}
 	var opts []server.Option
 	if len(cfg.Etcd) > 0 {
-		if opts, err = registration(cfg, log); err != nil {
+		advertise, err := etcd.AdvertiseAddr(lns.rpc.Addr().String(), cfg.AdvertiseAddr)
+		if err == nil {
+			opts, err = registration(cfg, advertise, log)
+		}
+		if err != nil {
+			lns.close()
 			return err
 		}
+		serving = append(serving, "advertise_addr", advertise.String())
 	}
 
 	serveCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	opsDone := make(chan error, 1)
-	if cfg.MetricsAddr != "" {
-		ln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-		log.Info("serving metrics and health", "metrics_addr", ln.Addr().String())
-		go func() { opsDone <- ops.Serve(serveCtx, ln, metrics.Handler(), svc.Ready) }()
+	if lns.ops != nil {
+		serving = append(serving, "metrics_addr", lns.ops.Addr().String())
+		go func() { opsDone <- ops.Serve(serveCtx, lns.ops, metrics.Handler(), svc.Ready) }()
 	} else {
 		opsDone <- nil
 	}
 
-	log.Info("serving", "rpc_addr", cfg.RPCAddr)
+	log.Info("serving", serving...)
 	handler := kitexrpc.NewHandler(svc, log, metrics, authenticator(verifier))
-	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{Addr: cfg.RPCAddr, ExitWait: cfg.ExitWait, Options: opts})
+	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{Listener: lns.rpc, ExitWait: cfg.ExitWait, Options: opts})
 	cancel()
 	err = errors.Join(err, <-opsDone)
 	log.Info("stopped", "error", err)
@@ -101,6 +118,36 @@ func authenticator(v *jwtauth.Verifier) kitexrpc.Authenticator {
 		return nil
 	}
 	return v
+}
+
+// listeners are the service's sockets, bound before anything says
+// "serving": a taken port ends the start with the bind error, and with a
+// free port (":0") the bound one is what is logged and registered.
+type listeners struct {
+	rpc net.Listener
+	ops net.Listener // nil when --metrics-addr is empty
+}
+
+func listen(cfg config) (listeners, error) {
+	var lns listeners
+	var err error
+	if lns.rpc, err = net.Listen("tcp", cfg.RPCAddr); err != nil {
+		return listeners{}, fmt.Errorf("rpc: %w", err)
+	}
+	if cfg.MetricsAddr != "" {
+		if lns.ops, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			lns.rpc.Close()
+			return listeners{}, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return lns, nil
+}
+
+func (l listeners) close() {
+	l.rpc.Close()
+	if l.ops != nil {
+		l.ops.Close()
+	}
 }
 
 func openStore(ctx context.Context, cfg config, obs sqlstore.Observer) (*sqlstore.Store, error) {
@@ -119,11 +166,7 @@ func withCache(store pigeonhole.Store, cfg config, obs rangecache.Observer) pige
 	return rangecache.New(store, rangecache.Config{MaxBytes: int64(cfg.RangeCacheMiB) << 20, Observer: obs})
 }
 
-func registration(cfg config, log *slog.Logger) ([]server.Option, error) {
-	advertise, err := etcd.AdvertiseAddr(cfg.RPCAddr, cfg.AdvertiseAddr)
-	if err != nil {
-		return nil, err
-	}
+func registration(cfg config, advertise net.Addr, log *slog.Logger) ([]server.Option, error) {
 	password, err := etcd.ReadPassword(cfg.EtcdUser, cfg.EtcdPasswordFile)
 	if err != nil {
 		return nil, err
@@ -139,3 +182,11 @@ func registration(cfg config, log *slog.Logger) ([]server.Option, error) {
 		Logger:      log,
 	})
 }
+
+// kitexLog is Kitex's logger: program.FrameworkLog with Kitex's SetLevel.
+type kitexLog struct{ program.FrameworkLog }
+
+var _ klog.FullLogger = kitexLog{}
+
+// SetLevel is a no-op: --log-level filters every line.
+func (kitexLog) SetLevel(klog.Level) {}

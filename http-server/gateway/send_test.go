@@ -181,7 +181,7 @@ func TestSendErrors(t *testing.T) {
 		{"InvalidUTF8", "{\"chat\":\"a1:a2\",\"text\":\"\xff\",\"sender\":\"a1\"}", "", 400, "invalid_argument", "UTF-8"},
 		{"BadChatID", `{"chat":"a1a2","text":"x","sender":"a1"}`, "", 400, "invalid_argument", `chat "a1a2" must be two member ids joined by ':'`},
 		{"SenderNotMember", `{"chat":"a1:a2","text":"x","sender":"a3"}`, "", 400, "invalid_argument", `sender "a3" is not a member of chat "a1:a2"`},
-		{"EmptyText", `{"chat":"a1:a2","text":"","sender":"a1"}`, "", 400, "invalid_argument", "text must not be empty"},
+		{"EmptyText", `{"chat":"a1:a2","text":"","sender":"a1"}`, "", 400, "invalid_argument", "text is required"},
 		{"BadClientMsgID", `{"chat":"a1:a2","text":"x","sender":"a1","client_msg_id":"a b"}`, "", 400, "invalid_argument", "client_msg_id"},
 		{"BrokenProtobuf", "\x0a\xff", "application/x-protobuf", 400, "invalid_argument", "invalid protobuf body"},
 		{"MultipartWithoutBoundary", "--x\r\n", "multipart/form-data", 400, "invalid_argument", "boundary"},

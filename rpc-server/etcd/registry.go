@@ -142,10 +142,18 @@ func ReadPassword(user, path string) (string, error) {
 // AdvertiseAddr returns the address to register: advertise if given,
 // otherwise listen with an unspecified host replaced by the first
 // non-loopback IPv4 address of the machine (right for containers and pods).
+// An advertise address that is a host alone takes listen's port, so a
+// replica on a free port can still name the host others reach it by.
 func AdvertiseAddr(listen, advertise string) (net.Addr, error) {
 	addr := advertise
 	if addr == "" {
 		addr = listen
+	} else if ip := net.ParseIP(advertise); ip != nil || !strings.Contains(advertise, ":") {
+		_, port, err := net.SplitHostPort(listen)
+		if err != nil {
+			return nil, fmt.Errorf("listen address %q: %w", listen, err)
+		}
+		addr = net.JoinHostPort(advertise, port)
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {

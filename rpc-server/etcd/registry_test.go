@@ -11,6 +11,9 @@ func TestAdvertiseAddr(t *testing.T) {
 	for _, tc := range []struct{ listen, advertise, want string }{
 		{"127.0.0.1:8888", "", "127.0.0.1:8888"},
 		{":8888", "10.1.2.3:9999", "10.1.2.3:9999"},
+		// A host alone takes the port the replica listens on.
+		{"[::]:41234", "127.0.0.1", "127.0.0.1:41234"},
+		{"[::]:41234", "::1", "[::1]:41234"},
 	} {
 		got, err := etcd.AdvertiseAddr(tc.listen, tc.advertise)
 		if err != nil || got.String() != tc.want {

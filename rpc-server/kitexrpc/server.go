@@ -16,8 +16,12 @@ import (
 
 // ServerConfig configures the RPC server.
 type ServerConfig struct {
-	// Addr is the TCP address to listen on.
+	// Addr is the TCP address to listen on when Listener is nil.
 	Addr string
+	// Listener, when set, is served instead of listening on Addr: a caller
+	// that binds first knows the port before the server runs, and a taken
+	// port fails before anything else starts.
+	Listener net.Listener
 	// ExitWait is how long in-flight requests may take to finish once
 	// the server stops (default program.DefaultExitWait).
 	ExitWait time.Duration
@@ -29,15 +33,19 @@ type ServerConfig struct {
 // gracefully: it deregisters from discovery (if a registry is configured),
 // stops accepting, and lets in-flight requests finish within ExitWait.
 func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
-	addr, err := net.ResolveTCPAddr("tcp", cfg.Addr)
-	if err != nil {
-		return err
+	listen := server.WithListener(cfg.Listener)
+	if cfg.Listener == nil {
+		addr, err := net.ResolveTCPAddr("tcp", cfg.Addr)
+		if err != nil {
+			return err
+		}
+		listen = server.WithServiceAddr(addr)
 	}
 	if cfg.ExitWait <= 0 {
 		cfg.ExitWait = program.DefaultExitWait
 	}
 	opts := append([]server.Option{
-		server.WithServiceAddr(addr),
+		listen,
 		server.WithExitWaitTime(cfg.ExitWait),
 		// TTHeader carries the request id; Framed clients (such as gateways
 		// built from the original IDL) are served as well.

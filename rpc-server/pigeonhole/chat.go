@@ -22,6 +22,9 @@ type ChatID struct {
 // ParseChatID validates s and returns its canonical form. "a2:a1" and
 // "a1:a2" name the same chat. It returns invalid_argument errors only.
 func ParseChatID(s string) (ChatID, error) {
+	if s == "" {
+		return ChatID{}, Errorf(CodeInvalidArgument, "chat is required")
+	}
 	first, second, ok := strings.Cut(s, ":")
 	if !ok {
 		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s must be two member ids joined by ':'", Quote(s))

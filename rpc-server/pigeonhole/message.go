@@ -41,7 +41,7 @@ func NextSendTime(now time.Time, previous int64) int64 {
 func validateText(text string, maxBytes int) error {
 	switch {
 	case text == "":
-		return Errorf(CodeInvalidArgument, "text must not be empty")
+		return Errorf(CodeInvalidArgument, "text is required")
 	case len(text) > maxBytes:
 		return Errorf(CodeTooLarge, "text is %d bytes, more than the limit of %d", len(text), maxBytes)
 	case !utf8.ValidString(text):

@@ -42,6 +42,27 @@ func TestSendRequestValidate(t *testing.T) {
 			}
 		})
 	}
+	// A field left out is named, not quoted back empty.
+	for _, tc := range []struct {
+		name string
+		req  pigeonhole.SendRequest
+		want string
+	}{
+		{"MissingChat", pigeonhole.SendRequest{Sender: "a", Text: "x"}, "chat is required"},
+		{"MissingSender", pigeonhole.SendRequest{Chat: "a:b", Text: "x"}, "sender is required"},
+		{"MissingText", pigeonhole.SendRequest{Chat: "a:b", Sender: "a"}, "text is required"},
+		{"MissingEverything", pigeonhole.SendRequest{}, "chat is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.req.Validate(max)
+			if got, want := pigeonhole.ErrorCode(err), pigeonhole.CodeInvalidArgument; got != want {
+				t.Fatalf("code: got %q (%v), want %q", got, err, want)
+			}
+			if got := pigeonhole.ErrorMessage(err); got != tc.want {
+				t.Fatalf("message: got %q, want %q", got, tc.want)
+			}
+		})
+	}
 	t.Run("TextAtLimit", func(t *testing.T) {
 		if _, err := (pigeonhole.SendRequest{Chat: "a:b", Sender: "a", Text: strings.Repeat("😀", max/4)}).Validate(max); err != nil {
 			t.Fatalf("text of exactly %d bytes: %v", max, err)

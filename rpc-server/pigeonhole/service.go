@@ -93,6 +93,9 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
+	if req.Sender == "" {
+		return Message{}, Errorf(CodeInvalidArgument, "sender is required")
+	}
 	if !chat.HasMember(req.Sender) {
 		return Message{}, Errorf(CodeInvalidArgument, "sender %s is not a member of chat %s", Quote(req.Sender), Quote(chat.String()))
 	}

@@ -111,6 +111,24 @@ func assertions(es []element) [][3]string {
 	return out
 }
 
+// wantExtractor fails unless es holds a JSON Extractor setting variable
+// from the first match of expr.
+func wantExtractor(t *testing.T, es []element, variable, expr string) {
+	t.Helper()
+	for _, e := range es {
+		if e.XMLName.Local != "JSONPostProcessor" {
+			continue
+		}
+		name, _ := e.prop("JSONPostProcessor.referenceNames")
+		path, _ := e.prop("JSONPostProcessor.jsonPathExprs")
+		match, _ := e.prop("JSONPostProcessor.match_numbers")
+		if name == variable && path == expr && match == "1" {
+			return
+		}
+	}
+	t.Errorf("no JSON Extractor of %s into ${%s}", expr, variable)
+}
+
 func TestJMeterPlan(t *testing.T) {
 	raw, err := os.ReadFile(jmxPath)
 	if err != nil {
@@ -173,18 +191,55 @@ func TestJMeterPlan(t *testing.T) {
 		}
 	})
 
-	t.Run("PullGetsTheFirstPage", func(t *testing.T) {
-		s, ok := samplers["pull"]
+	// A client reads the newest page once, then polls from just after its
+	// newest message, passing back each answer's next_cursor; pulling the
+	// first page again and again would measure only the page cache.
+	t.Run("PullsAsAClientDoes", func(t *testing.T) {
+		pageAssertions := [][3]string{{"Assertion.response_code", "8", "200"}, {"Assertion.response_data", "16", "messages"}}
+		once := plan.scoped("OnceOnlyController")
+		if len(once) != 1 {
+			t.Fatalf("%d Once Only Controllers, want 1", len(once))
+		}
+		var newestInOnce bool
+		for _, children := range once {
+			for _, c := range children {
+				newestInOnce = newestInOnce || c.XMLName.Local == "HTTPSamplerProxy" && c.attr("testname") == "pull newest"
+			}
+		}
+		if !newestInOnce {
+			t.Error("pull newest is not in the Once Only Controller")
+		}
+
+		newest, ok := samplers["pull newest"]
 		if !ok {
-			t.Fatal("no sampler named pull")
+			t.Fatal("no sampler named pull newest")
 		}
-		wantProp(t, "pull", s, "HTTPSampler.method", "GET")
-		wantProp(t, "pull", s, "HTTPSampler.path", "/api/pull?chat=stress1:stress2&cursor=0&limit=10")
-		got := assertions(scope["pull"])
-		want := [][3]string{{"Assertion.response_code", "8", "200"}, {"Assertion.response_data", "16", "messages"}}
-		if !slices.Equal(got, want) {
-			t.Errorf("pull assertions: got %q, want %q", got, want)
+		wantProp(t, "pull newest", newest, "HTTPSampler.method", "GET")
+		wantProp(t, "pull newest", newest, "HTTPSampler.path", "/api/pull?chat=stress1:stress2&cursor=0&limit=10&reverse=true")
+		if got, want := assertions(scope["pull newest"]), pageAssertions; !slices.Equal(got, want) {
+			t.Errorf("pull newest assertions: got %q, want %q", got, want)
 		}
+		wantExtractor(t, scope["pull newest"], "newest", "$.messages[0].send_time")
+		var setsCursor bool
+		for _, e := range scope["pull newest"] {
+			if script, _ := e.prop("script"); e.XMLName.Local == "JSR223PostProcessor" {
+				setsCursor = strings.Contains(script, `vars.put("cursor"`) && strings.Contains(script, `vars.get("newest")`)
+			}
+		}
+		if !setsCursor {
+			t.Error("pull newest sets no cursor from the newest send_time")
+		}
+
+		poll, ok := samplers["poll"]
+		if !ok {
+			t.Fatal("no sampler named poll")
+		}
+		wantProp(t, "poll", poll, "HTTPSampler.method", "GET")
+		wantProp(t, "poll", poll, "HTTPSampler.path", "/api/pull?chat=stress1:stress2&cursor=${cursor}&limit=10")
+		if got, want := assertions(scope["poll"]), pageAssertions; !slices.Equal(got, want) {
+			t.Errorf("poll assertions: got %q, want %q", got, want)
+		}
+		wantExtractor(t, scope["poll"], "cursor", "$.next_cursor")
 	})
 
 	t.Run("ReportsASummary", func(t *testing.T) {

@@ -35,8 +35,9 @@ type insomniaResource struct {
 	Method      string            `json:"method"`
 	URL         string            `json:"url"`
 	Body        struct {
-		MimeType string `json:"mimeType"`
-		Text     string `json:"text"`
+		MimeType string         `json:"mimeType"`
+		Text     string         `json:"text"`
+		Params   []insomniaPair `json:"params"` // a form's fields
 	} `json:"body"`
 	Parameters     []insomniaPair `json:"parameters"`
 	Headers        []insomniaPair `json:"headers"`
@@ -54,6 +55,7 @@ type insomniaPair struct {
 
 var (
 	baseURLTag     = regexp.MustCompile(`\{\{\s*_\.base_url\s*\}\}`)
+	metricsURLTag  = regexp.MustCompile(`\{\{\s*_\.metrics_url\s*\}\}`)
 	tokenTag       = regexp.MustCompile(`^\{\{\s*_\.token\s*\}\}$`)
 	expectedStatus = regexp.MustCompile(`(?m)^Expected status: (\d{3})$`)
 	expectedCode   = regexp.MustCompile(`(?m)^Expected code: ([a-z_]+)$`)
@@ -94,13 +96,21 @@ func TestInsomniaCollection(t *testing.T) {
 	t.Run("CoversEveryEndpointAndErrorStatus", func(t *testing.T) {
 		seen := map[string]bool{}
 		for _, r := range requests {
-			u, _ := url.Parse(baseURLTag.ReplaceAllString(r.URL, "http://x"))
+			u, _ := url.Parse(metricsURLTag.ReplaceAllString(baseURLTag.ReplaceAllString(r.URL, "http://x"), "http://x"))
 			seen[r.Method+" "+u.Path] = true
 			seen[strconv.Itoa(wantStatus(t, r))] = true
+			if r.Body.MimeType != "" {
+				seen[r.Method+" "+u.Path+" as "+r.Body.MimeType] = true
+			}
+			if acceptsProtobuf(r) {
+				seen[r.Method+" "+u.Path+" answered in protobuf"] = true
+			}
 		}
 		for _, want := range []string{
-			"GET /ping", "GET /healthz", "GET /readyz", "POST /api/send", "GET /api/pull", "POST /api/pull",
-			"200", "400", "401", "403", "404", "405", "409", "415",
+			"GET /ping", "GET /healthz", "GET /readyz", "GET /metrics", "POST /api/send", "GET /api/pull", "POST /api/pull",
+			"POST /api/send as application/json", "POST /api/send as application/x-protobuf",
+			"POST /api/send as application/x-www-form-urlencoded", "GET /api/pull answered in protobuf",
+			"200", "400", "401", "403", "404", "405", "409", "413", "415",
 		} {
 			if !seen[want] {
 				t.Errorf("no request for %s", want)
@@ -118,12 +128,17 @@ func TestInsomniaCollection(t *testing.T) {
 		rpc := harness.StartRPCServer(t, opts)
 		authAPI := newAPI(t, harness.StartGateway(t, harness.GatewayOptions{Services: []string{rpc.Addr}, ExtraArgs: args}).URL)
 		token := token(t, args, "a1")
+		// /metrics has a listener of its own: metrics_url.
+		metricsAPI := newAPI(t, strings.TrimSuffix(sys.gw.MetricsURL, "/metrics"))
 		for _, r := range requests { // in order: later requests build on earlier ones
 			t.Run(r.Name, func(t *testing.T) {
 				var resp response
-				if r.ParentID == authGroup {
+				switch {
+				case r.ParentID == authGroup:
 					resp = replay(t, authAPI, r, token)
-				} else {
+				case metricsURLTag.MatchString(r.URL):
+					resp = replay(t, metricsAPI, r, "")
+				default:
 					resp = replay(t, sys.api, r, "")
 				}
 				want := wantStatus(t, r)
@@ -131,6 +146,9 @@ func TestInsomniaCollection(t *testing.T) {
 					resp.wantError(t, want, code[1])
 				} else if resp.status != want {
 					t.Errorf("status %d, want %d; body: %s", resp.status, want, resp.body)
+				}
+				if got := resp.header.Get("Content-Type"); acceptsProtobuf(r) && !strings.HasPrefix(got, "application/x-protobuf") {
+					t.Errorf("Accept: application/x-protobuf answered with Content-Type %q", got)
 				}
 			})
 		}
@@ -161,17 +179,25 @@ func wantStatus(t *testing.T, r insomniaResource) int {
 	return status
 }
 
+// acceptsProtobuf reports whether r asks for a protobuf answer.
+func acceptsProtobuf(r insomniaResource) bool {
+	return slices.ContainsFunc(r.Headers, func(h insomniaPair) bool {
+		return !h.Disabled && strings.EqualFold(h.Name, "Accept") && strings.Contains(h.Value, "application/x-protobuf")
+	})
+}
+
 // authGroup is the request group whose requests need servers with auth.
 const authGroup = "fld_auth"
 
-// replay sends r as Insomnia would: base_url filled in, parameters added to
-// the query, enabled headers set, Content-Type from the body's mimeType,
-// and a bearer authentication with token as the environment's token.
+// replay sends r as Insomnia would: base_url (or metrics_url) filled in,
+// parameters added to the query, enabled headers set, Content-Type from the
+// body's mimeType, a form's fields URL-encoded as its body, and a bearer
+// authentication with token as the environment's token.
 func replay(t *testing.T, a *api, r insomniaResource, token string) response {
 	t.Helper()
-	path := baseURLTag.ReplaceAllString(r.URL, "")
+	path := metricsURLTag.ReplaceAllString(baseURLTag.ReplaceAllString(r.URL, ""), "")
 	if strings.Contains(path, "{{") {
-		t.Fatalf("request %q: URL %q has a template tag other than _.base_url", r.Name, r.URL)
+		t.Fatalf("request %q: URL %q has a template tag other than _.base_url and _.metrics_url", r.Name, r.URL)
 	}
 	query := url.Values{}
 	for _, p := range r.Parameters {
@@ -203,5 +229,15 @@ func replay(t *testing.T, a *api, r insomniaResource, token string) response {
 	if r.Body.MimeType != "" && !hasContentType {
 		header = append(header, "Content-Type", r.Body.MimeType)
 	}
-	return a.do(t, r.Method, path, r.Body.Text, header...)
+	body := r.Body.Text
+	if len(r.Body.Params) > 0 {
+		form := url.Values{}
+		for _, p := range r.Body.Params {
+			if !p.Disabled {
+				form.Add(p.Name, p.Value)
+			}
+		}
+		body = form.Encode()
+	}
+	return a.do(t, r.Method, path, body, header...)
 }

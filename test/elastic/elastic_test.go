@@ -17,16 +17,6 @@ import (
 
 func TestMain(m *testing.M) { mysqltest.Main(m) }
 
-// requireOrSkip skips for a missing dependency, unless
-// PIGEONHOLE_REQUIRE_ETCD=1 makes it a failure.
-func requireOrSkip(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("PIGEONHOLE_REQUIRE_ETCD") == "1" {
-		t.Fatal(why)
-	}
-	t.Skip(why + "; set PIGEONHOLE_REQUIRE_ETCD=1 to make this a failure")
-}
-
 // replica is one message-service process and where its metrics are.
 type replica struct {
 	*harness.RPCServer
@@ -63,7 +53,7 @@ func elasticDuration(t *testing.T) time.Duration {
 
 func TestScaleOutAndInUnderLoad(t *testing.T) {
 	dsn := mysqltest.NewDSN(t)
-	etcd := startEtcd(t)
+	etcd := harness.StartEtcd(t)
 	replicas := []*replica{startReplica(t, dsn, etcd), startReplica(t, dsn, etcd), startReplica(t, dsn, etcd)}
 	var gateways []*harness.Gateway
 	for i := 0; i < 2; i++ {

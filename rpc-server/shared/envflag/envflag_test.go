@@ -62,3 +62,31 @@ func TestPrecedence(t *testing.T) {
 		}
 	})
 }
+
+func TestGiven(t *testing.T) {
+	given := func(env map[string]string, args ...string) bool {
+		t.Helper()
+		var addr string
+		set := envflag.New("test", func(k string) string { return env[k] }, io.Discard)
+		set.String(&addr, "addr", "T_ADDR", ":1", "")
+		if err := set.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return set.Given("addr")
+	}
+	t.Run("DefaultIsNotGiven", func(t *testing.T) {
+		if given(nil) {
+			t.Fatal("the default counts as given")
+		}
+	})
+	t.Run("FlagIsGiven", func(t *testing.T) {
+		if !given(nil, "--addr", ":1") {
+			t.Fatal("--addr equal to the default does not count as given")
+		}
+	})
+	t.Run("VariableIsGiven", func(t *testing.T) {
+		if !given(map[string]string{"T_ADDR": ":2"}) {
+			t.Fatal("$T_ADDR does not count as given")
+		}
+	})
+}

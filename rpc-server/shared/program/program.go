@@ -1,6 +1,8 @@
 // Package program is what both servers' mains share: signal handling and
-// exit codes, and the settings every process has (log level, soft memory
-// limit, shutdown wait) with what they set up.
+// exit codes, the one JSON log format (which the frameworks' own loggers
+// are routed into, see FrameworkLog), --version, --healthcheck, and the
+// settings every process has (log level, soft memory limit, shutdown wait)
+// with what they set up.
 //
 // It lives under rpc-server/shared/ because the gateway already depends on
 // the rpc-server module for the contract (the generated Kitex code) and the
@@ -32,14 +34,24 @@ import (
 // Run is a program's body: it serves until ctx ends.
 type Run func(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error
 
+// ErrVersion is what a program's config parsing returns for --version:
+// Main then prints the version on stdout and exits 0, as it does for
+// --help (flag.ErrHelp).
+var ErrVersion = errors.New("version requested")
+
 // Main runs run with a context that ends on SIGINT or SIGTERM, and exits
-// non-zero, after printing the error, if it fails (--help is no failure).
+// non-zero, after logging the error as JSON on stderr like every other
+// line the program prints, if it fails (--help and --version are no
+// failures).
 func Main(name string, run Run) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
 	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	switch {
+	case errors.Is(err, ErrVersion):
+		fmt.Println(Version(name))
+	case err != nil && !errors.Is(err, flag.ErrHelp):
+		slog.New(newJSONHandler(os.Stderr, slog.LevelInfo)).Error("exiting", "program", name, "error", err)
 		os.Exit(1)
 	}
 }
@@ -54,6 +66,11 @@ type Settings struct {
 	MemoryLimitMiB int
 	ExitWait       time.Duration
 	PprofAddr      string
+	// Version asks for the version instead of a run; see ErrVersion.
+	Version bool
+	// Healthcheck asks for a health check of a running instance instead of
+	// a run; see Probe.
+	Healthcheck bool
 }
 
 // Define adds the common flags to fs.
@@ -64,6 +81,18 @@ func (s *Settings) Define(fs *envflag.Set) {
 	fs.Duration(&s.ExitWait, "exit-wait", "PIGEONHOLE_EXIT_WAIT", DefaultExitWait, "how long in-flight requests may finish on shutdown")
 	fs.String(&s.PprofAddr, "pprof-addr", "PIGEONHOLE_PPROF_ADDR", "",
 		"address of Go's profiling endpoints (/debug/pprof/); empty: off. Never expose it publicly")
+	fs.Bool(&s.Version, "version", "", false, "print the module version and VCS revision, and exit")
+	fs.Bool(&s.Healthcheck, "healthcheck", "", false,
+		"instead of serving, ask the instance configured the same way for /readyz and exit 0 if it is ready (for container health checks)")
+}
+
+// Check returns ErrVersion when --version was given; call it after the
+// flags are parsed.
+func (s Settings) Check() error {
+	if s.Version {
+		return ErrVersion
+	}
+	return nil
 }
 
 // ServeProfiles serves net/http/pprof's endpoints on PprofAddr until ctx
@@ -100,7 +129,38 @@ func (s Settings) Start(getenv func(string) string, stderr io.Writer) *slog.Logg
 	if s.MemoryLimitMiB > 0 && getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(s.MemoryLimitMiB) << 20)
 	}
-	return slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: s.LogLevel}))
+	return slog.New(newJSONHandler(stderr, s.LogLevel))
+}
+
+// levelName names the frameworks' levels that slog has no name for.
+func levelName(l slog.Level) (string, bool) {
+	switch l {
+	case LevelTrace:
+		return "TRACE", true
+	case LevelNotice:
+		return "NOTICE", true
+	case LevelFatal:
+		return "FATAL", true
+	}
+	return "", false
+}
+
+// newJSONHandler is the one log format of both programs: JSON lines, with
+// durations written as people read them ("5s", not 5000000000).
+func newJSONHandler(w io.Writer, level slog.Leveler) slog.Handler {
+	return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		switch {
+		case a.Value.Kind() == slog.KindDuration:
+			a.Value = slog.StringValue(a.Value.Duration().String())
+		case a.Key == slog.LevelKey && len(groups) == 0:
+			if l, ok := a.Value.Any().(slog.Level); ok {
+				if name, ok := levelName(l); ok {
+					a.Value = slog.StringValue(name)
+				}
+			}
+		}
+		return a
+	}})
 }
 
 // LogAttrs are the settings as logged at start.

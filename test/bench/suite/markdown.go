@@ -79,7 +79,7 @@ func writeMethod(b *strings.Builder, d document) {
   what the gateway can answer at all a real request keeps.
 - send: POST /api/send spread round-robin over 16 chats. pull: GET /api/pull pages of 10
   messages, each from a random message of a random one of 16 chats prefilled with 100
-  messages; pull 10k-chat: the same from one chat of 10,000 messages, the issue's target
+  messages; pull 10k-chat: the same from one chat of 10,000 messages, the pull target's shape
   (the prefill reads each chat back once, so its history is in the range cache). mixed: one
   send per four pulls. follow: 4 senders and 4 followers on 4 chats,
   followers tailing with next_cursor; delivery latency runs from a send's acknowledgement to

@@ -40,7 +40,7 @@ func plan(target string, duration, warmup time.Duration) []benchmark {
 		{"send c=20", with(load.ScenarioSend, 20, nil)},
 		{"send c=200", with(load.ScenarioSend, 200, nil)},
 		{"pull c=200", with(load.ScenarioPull, 200, nil)},
-		// The pull target: pages of 10 from random places in a
+		// The pull target: pages of 10 from random places in a
 		// chat of 10,000 messages (on MySQL in a table of a million rows),
 		// measured once the caches hold the chat's pages.
 		{"pull 10k-chat c=200", with(load.ScenarioPull, 200, func(o *load.Options) {

@@ -95,7 +95,7 @@ func startStack(ctx context.Context, bins harness.Binaries, store, dir string) (
 }
 
 // fillerChats × fillerMessages messages of other chats are in the MySQL
-// database before the benchmarks run: the pull target is set for a
+// database before the benchmarks run: the pull target is set for a
 // table of a million rows, where reading a page must cost what it costs in
 // a small one.
 const (
