@@ -21,7 +21,7 @@ import (
 // anonymous client nor the gateways' user can register a rogue replica.
 func TestEtcdWithAuthentication(t *testing.T) {
 	t.Parallel()
-	endpoint := startEtcd(t)
+	endpoint := harness.StartEtcd(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	admin, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
