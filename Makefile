@@ -72,6 +72,7 @@ run: ## the quick start: build and run both servers until Ctrl-C
 fuzz: ## short runs of every fuzz target
 	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzParseChatID$$' -fuzztime 20s ./pigeonhole
 	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzSendRequestValidate$$' -fuzztime 20s ./pigeonhole
+	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzValidateMemberID$$' -fuzztime 20s ./pigeonhole
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime 20s ./gateway
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzAppendPullResponse$$' -fuzztime 20s ./gateway
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzCheckFraming$$' -fuzztime 20s ./gateway

@@ -28,7 +28,14 @@ const string ServiceName = "pigeonhole.message"
 
 // MaxBatch is the most items a SendBatchRequest or PullBatchRequest may
 // carry; the service refuses a larger batch whole.
-const i32 MaxBatch = 1024
+const i32 MaxBatch = 128
+
+// MaxBatchBytes is the most text (in bytes) one batch carries: the service
+// refuses a SendBatchRequest of several items whose texts come to more,
+// and shares it among a PullBatchRequest's pages, each page's byte budget
+// an equal share (but at least one message). A batch is one request and
+// one answer, each held whole in memory on both sides.
+const i32 MaxBatchBytes = 8388608
 
 // RequestIDKey is the TTHeader metainfo key under which a caller's request
 // id travels with an RPC, for the service's logs. Over plain Framed
@@ -92,6 +99,14 @@ struct PullRequest {
     3: required i32 Limit
     // Reverse returns messages newest first when true.
     4: optional bool Reverse
+    // WaitMs is how long a forward pull whose page would be empty may wait
+    // for a message to arrive in the chat (a long poll): the answer comes
+    // as soon as one does, else, when the time is up, as the empty page
+    // with the same NextCursor. Capped by the service's --max-wait; absent
+    // or 0 answers at once; negative is invalid. A page that is not empty
+    // never waits. Send a waiting pull in a Pull of its own, not in a
+    // PullBatch, whose answer would wait for it.
+    5: optional i32 WaitMs
 }
 
 // PullResponse is one page of messages.

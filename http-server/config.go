@@ -8,6 +8,7 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
@@ -34,6 +35,8 @@ type config struct {
 	PullRate         float64
 	PullBurst        int
 	TrustedProxies   []netip.Prefix
+	MaxWait          time.Duration
+	MaxWaiters       int
 	program.Settings
 	Auth jwtauth.Settings
 }
@@ -64,6 +67,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.PullBurst, "pull-burst", "PIGEONHOLE_PULL_BURST", gateway.DefaultPullBurst, "pulls a caller may make at once")
 	var proxies []string
 	fs.List(&proxies, "trusted-proxies", "PIGEONHOLE_TRUSTED_PROXIES", "", "CIDRs of proxies whose X-Forwarded-For names the client's address")
+	fs.Duration(&cfg.MaxWait, "max-wait", "PIGEONHOLE_MAX_WAIT", pigeonhole.DefaultMaxWait,
+		"longest a pull's wait_ms may wait for a message; its deadline is that plus --request-timeout")
+	fs.Int(&cfg.MaxWaiters, "max-waiters", "PIGEONHOLE_MAX_WAITERS", gateway.DefaultMaxWaiters,
+		"most pulls waiting at once; more are answered at once, as pulls without wait_ms")
 	cfg.Settings.Define(fs)
 	cfg.Auth.Define(fs)
 	if err := fs.Parse(args); err != nil {
@@ -93,6 +100,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.RPCBatch < 1 || cfg.RPCBatch > rpcclient.MaxBatch || cfg.RPCBatchLanes < 1 {
 		return config{}, fmt.Errorf("--rpc-batch must be 1 to %d and --rpc-batch-lanes positive", rpcclient.MaxBatch)
 	}
+	if cfg.MaxWait <= 0 || cfg.MaxWaiters <= 0 {
+		return config{}, fmt.Errorf("--max-wait and --max-waiters must be positive")
+	}
 	if cfg.PageCacheMiB < 0 {
 		return config{}, fmt.Errorf("--page-cache-mib must not be negative")
 	}
@@ -108,6 +118,7 @@ func (c config) logAttrs() []any {
 		"http_addr", c.HTTPAddr, "metrics_addr", c.MetricsAddr, "service", c.Services, "etcd", c.Etcd, "etcd_user", c.EtcdUser, "etcd_password_file", c.EtcdPasswordFile, "rpc_timeout", c.RPCTimeout,
 		"request_timeout", c.RequestTimeout, "max_body_bytes", c.MaxBodyBytes,
 		"rpc_batch", c.RPCBatch, "rpc_batch_lanes", c.RPCBatchLanes, "page_cache_mib", c.PageCacheMiB,
+		"max_wait", c.MaxWait, "max_waiters", c.MaxWaiters,
 		"send_rate", c.SendRate, "send_burst", c.SendBurst, "pull_rate", c.PullRate, "pull_burst", c.PullBurst,
 		"trusted_proxies", c.TrustedProxies,
 	}, append(c.Settings.LogAttrs(), c.Auth.LogAttrs()...)...)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
@@ -28,6 +29,9 @@ func TestConfigNames(t *testing.T) {
 	if def.RPCBatch != 64 || def.RPCBatchLanes != 8 || def.PageCacheMiB != 32 {
 		t.Fatalf("defaults: batches of %d items, %d lanes, page cache %d MiB", def.RPCBatch, def.RPCBatchLanes, def.PageCacheMiB)
 	}
+	if def.MaxWait != 30*time.Second || def.MaxWaiters != 10_000 {
+		t.Fatalf("defaults: max wait %v, max waiters %d", def.MaxWait, def.MaxWaiters)
+	}
 	// Each default is the constant the code falls back on too.
 	if def.MaxBodyBytes != gateway.DefaultMaxBodyBytes || def.RequestTimeout != gateway.DefaultRequestTimeout ||
 		def.RPCTimeout != rpcclient.DefaultTimeout || def.RPCBatchLanes != rpcclient.DefaultBatchLanes || def.ExitWait != program.DefaultExitWait {
@@ -42,7 +46,7 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || one.RPCBatch != 1 {
 		t.Fatalf("PIGEONHOLE_RPC_BATCH=1: got %d, %v", one.RPCBatch, err)
 	}
-	for _, bad := range [][]string{{"--service", ""}, {"--rpc-batch", "0"}, {"--rpc-batch", "1025"}, {"--rpc-batch-lanes", "0"}, {"--page-cache-mib", "-1"}} {
+	for _, bad := range [][]string{{"--service", ""}, {"--rpc-batch", "0"}, {"--rpc-batch", "1025"}, {"--rpc-batch-lanes", "0"}, {"--page-cache-mib", "-1"}, {"--max-wait", "0s"}, {"--max-waiters", "0"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}

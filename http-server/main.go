@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	metrics.WatchPageCache(pages)
 	rpcCfg := rpcclient.Config{
 		Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Credential: gateway.Credential, Observer: metrics,
-		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes,
+		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes, Waiters: cfg.MaxWaiters,
 	}
 	if len(cfg.Etcd) > 0 {
 		var opts []etcdregistry.Option
@@ -105,6 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		SendLimit:      gateway.Limit{Rate: cfg.SendRate, Burst: cfg.SendBurst},
 		PullLimit:      gateway.Limit{Rate: cfg.PullRate, Burst: cfg.PullBurst},
 		TrustedProxies: cfg.TrustedProxies,
+		MaxWait:        cfg.MaxWait,
+		MaxWaiters:     cfg.MaxWaiters,
 	}, server.WithListener(ln))
 	opsCtx, stopOps := context.WithCancel(ctx)
 	defer stopOps()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
@@ -32,8 +33,11 @@ type config struct {
 	DataDir       string
 	MaxTextBytes  int
 	MaxPull       int
+	MaxPageBytes  int
 	CommitLanes   int
 	RangeCacheMiB int
+	MaxWait       time.Duration
+	WaitPoll      time.Duration
 	program.Settings
 	Auth     jwtauth.Settings
 	Etcd     []string
@@ -57,9 +61,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.String(&cfg.DataDir, "data-dir", "PIGEONHOLE_DATA_DIR", "./data", "directory of the embedded store")
 	fs.Int(&cfg.MaxTextBytes, "max-text-bytes", "PIGEONHOLE_MAX_TEXT_BYTES", pigeonhole.DefaultMaxTextBytes, "largest message text in bytes")
 	fs.Int(&cfg.MaxPull, "max-pull", "PIGEONHOLE_MAX_PULL", pigeonhole.DefaultMaxPull, "largest page a pull returns")
+	fs.Int(&cfg.MaxPageBytes, "max-page-bytes", "PIGEONHOLE_MAX_PAGE_BYTES", pigeonhole.DefaultMaxPageBytes,
+		"most text in bytes one page carries: a page stops before the message that would go past it (at least --max-text-bytes)")
 	fs.Int(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", mysql.DefaultCommitLanes, "most group-commit transactions at once (MySQL); one more starts only when the newest has run "+sqlstore.DefaultStallAfter.String())
 	fs.Int(&cfg.RangeCacheMiB, "range-cache-mib", "PIGEONHOLE_RANGE_CACHE_MIB", 32,
 		"memory for history already read, answered without the database (new messages always come from it); 0: off")
+	fs.Duration(&cfg.MaxWait, "max-wait", "PIGEONHOLE_MAX_WAIT", pigeonhole.DefaultMaxWait, "longest a pull's wait_ms may wait for a message")
+	fs.Duration(&cfg.WaitPoll, "wait-poll", "PIGEONHOLE_WAIT_POLL", notify.DefaultInterval,
+		"while pulls wait, how often the database is asked which chats took messages through other replicas")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
 	fs.String(&cfg.EtcdUser, "etcd-user", "PIGEONHOLE_ETCD_USER", "", "etcd user to register as, for an etcd with authentication; empty: none")
 	fs.String(&cfg.EtcdPasswordFile, "etcd-password-file", "PIGEONHOLE_ETCD_PASSWORD_FILE", "", "file holding the etcd user's password")
@@ -97,8 +106,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.RangeCacheMiB < 0 {
 		return config{}, fmt.Errorf("--range-cache-mib must not be negative")
 	}
+	if cfg.MaxWait <= 0 || cfg.WaitPoll <= 0 {
+		return config{}, fmt.Errorf("--max-wait and --wait-poll must be positive")
+	}
 	if cfg.MaxTextBytes <= 0 || cfg.MaxPull <= 0 {
 		return config{}, fmt.Errorf("--max-text-bytes and --max-pull must be positive")
+	}
+	if cfg.MaxPageBytes < cfg.MaxTextBytes {
+		// A page of one message must fit, or it would be over the budget.
+		return config{}, fmt.Errorf("--max-page-bytes (%d) must be at least --max-text-bytes (%d)", cfg.MaxPageBytes, cfg.MaxTextBytes)
 	}
 	return cfg, nil
 }
@@ -111,8 +127,9 @@ func (c config) logAttrs(redact func(string) string) []any {
 	}
 	return append([]any{
 		"rpc_addr", c.RPCAddr, "advertise_addr", c.AdvertiseAddr, "store", store,
-		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "commit_lanes", c.CommitLanes,
-		"range_cache_mib", c.RangeCacheMiB, "etcd", c.Etcd, "etcd_user", c.EtcdUser, "etcd_password_file", c.EtcdPasswordFile,
+		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "max_page_bytes", c.MaxPageBytes, "commit_lanes", c.CommitLanes,
+		"range_cache_mib", c.RangeCacheMiB, "max_wait", c.MaxWait, "wait_poll", c.WaitPoll, "etcd", c.Etcd,
+		"etcd_user", c.EtcdUser, "etcd_password_file", c.EtcdPasswordFile,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
 	}, append(c.Settings.LogAttrs(), c.Auth.LogAttrs()...)...)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
@@ -29,10 +30,18 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || def.RPCAddr != "127.0.0.1:8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != "127.0.0.1:9090" {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
+	if def.MaxWait != pigeonhole.DefaultMaxWait || def.WaitPoll != notify.DefaultInterval {
+		t.Fatalf("defaults: max wait %v, wait poll %v", def.MaxWait, def.WaitPoll)
+	}
 	// Each default is the constant the code falls back on too.
 	if def.MaxTextBytes != pigeonhole.DefaultMaxTextBytes || def.MaxPull != pigeonhole.DefaultMaxPull ||
+		def.MaxPageBytes != pigeonhole.DefaultMaxPageBytes ||
 		def.CommitLanes != mysql.DefaultCommitLanes || def.ExitWait != program.DefaultExitWait {
-		t.Fatalf("defaults: text %d, pull %d, lanes %d, exit wait %v", def.MaxTextBytes, def.MaxPull, def.CommitLanes, def.ExitWait)
+		t.Fatalf("defaults: text %d, pull %d, page bytes %d, lanes %d, exit wait %v",
+			def.MaxTextBytes, def.MaxPull, def.MaxPageBytes, def.CommitLanes, def.ExitWait)
+	}
+	if env, err := parseConfig(nil, func(k string) string { return map[string]string{"PIGEONHOLE_MAX_PAGE_BYTES": "70000"}[k] }, io.Discard); err != nil || env.MaxPageBytes != 70000 {
+		t.Fatalf("PIGEONHOLE_MAX_PAGE_BYTES=70000: got %d, %v", env.MaxPageBytes, err)
 	}
 	if def.RangeCacheMiB != 32 || def.PprofAddr != "" {
 		t.Fatalf("defaults: range cache %d MiB, pprof %q", def.RangeCacheMiB, def.PprofAddr)
@@ -41,7 +50,7 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || off.RangeCacheMiB != 0 {
 		t.Fatalf("PIGEONHOLE_RANGE_CACHE_MIB=0: got %d, %v", off.RangeCacheMiB, err)
 	}
-	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--auth", "on"}, {"--auth", "jwt"}} {
+	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}, {"--max-wait", "0s"}, {"--wait-poll", "0s"}, {"--auth", "on"}, {"--auth", "jwt"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/mysql"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
@@ -70,8 +71,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	// On SIGINT/SIGTERM the notifier answers every waiting pull at once
+	// (and every later one): the drain that follows is for requests that
+	// end by themselves, and a long poll would hold it to its end.
+	notifier := notify.New(store, notify.Config{Interval: cfg.WaitPoll, Logger: log})
+	stopWaiting := context.AfterFunc(ctx, notifier.Stop)
+	defer func() {
+		stopWaiting()
+		notifier.Stop()
+	}()
 	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{
-		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, RequireCaller: cfg.Auth.On(),
+		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxPageBytes: cfg.MaxPageBytes,
+		MaxWait: cfg.MaxWait, Notifier: notifier, RequireCaller: cfg.Auth.On(),
 	})
 
 	lns, err := listen(cfg)
@@ -104,7 +115,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	log.Info("serving", serving...)
 	handler := kitexrpc.NewHandler(svc, log, metrics, authenticator(verifier))
-	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{Listener: lns.rpc, ExitWait: cfg.ExitWait, Options: opts})
+	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{
+		Listener: lns.rpc, ExitWait: cfg.ExitWait, Options: opts,
+		MaxRequestBytes: kitexrpc.MaxRequestBytesFor(cfg.MaxTextBytes),
+	})
 	cancel()
 	err = errors.Join(err, <-opsDone)
 	log.Info("stopped", "error", err)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -88,7 +89,8 @@ func bindPull(ctx *app.RequestContext, maxBody int) (pigeonhole.PullRequest, err
 		if err := unmarshal(kind, body, &in); err != nil {
 			return pigeonhole.PullRequest{}, err
 		}
-		return pigeonhole.PullRequest{Chat: in.Chat, Cursor: in.Cursor, Limit: in.Limit, Reverse: in.Reverse}, nil
+		return pigeonhole.PullRequest{Chat: in.Chat, Cursor: in.Cursor, Limit: in.Limit, Reverse: in.Reverse,
+			Wait: time.Duration(in.WaitMs) * time.Millisecond}, nil
 	}
 	f, err := formFields(ctx, kind, body)
 	if err != nil {
@@ -106,6 +108,13 @@ func bindPull(ctx *app.RequestContext, maxBody int) (pigeonhole.PullRequest, err
 			return pigeonhole.PullRequest{}, invalidf("limit must be a 32-bit integer, got %s", pigeonhole.Quote(s))
 		}
 		req.Limit = int32(limit)
+	}
+	if s := f.field("wait_ms"); s != "" {
+		wait, err := strconv.ParseInt(s, 10, 32)
+		if err != nil {
+			return pigeonhole.PullRequest{}, invalidf("wait_ms must be a 32-bit integer, got %q", clip(s, 32))
+		}
+		req.Wait = time.Duration(wait) * time.Millisecond
 	}
 	if s := f.field("reverse"); s != "" {
 		if req.Reverse, err = strconv.ParseBool(s); err != nil {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
@@ -39,6 +40,7 @@ var _ MessageService = (*pigeonhole.Service)(nil)
 const (
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultRequestTimeout = 5 * time.Second
+	DefaultMaxWaiters     = 10_000
 	// DefaultMaxHeaderBytes bounds a request's line and headers; the
 	// gateway's own headers take a few hundred bytes.
 	DefaultMaxHeaderBytes = 16 << 10
@@ -95,6 +97,13 @@ type Config struct {
 	// Pages, when not nil, keeps the encoded answers to pulls the service
 	// marked final and answers the same pulls from it.
 	Pages *pagecache.Cache
+	// MaxWait caps a pull's wait_ms (default pigeonhole.DefaultMaxWait).
+	// A waiting pull's deadline is its wait plus RequestTimeout.
+	MaxWait time.Duration
+	// MaxWaiters is the most pulls waiting at once; a pull beyond it is
+	// answered at once, as a pull without wait_ms (default
+	// DefaultMaxWaiters).
+	MaxWaiters int
 	// MaxHeaderBytes bounds a request's line and headers; larger ones are
 	// refused and their connection closed (default DefaultMaxHeaderBytes).
 	MaxHeaderBytes int
@@ -125,6 +134,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = pigeonhole.DefaultMaxWait
+	}
+	if c.MaxWaiters <= 0 {
+		c.MaxWaiters = DefaultMaxWaiters
 	}
 	if c.MaxHeaderBytes <= 0 {
 		c.MaxHeaderBytes = DefaultMaxHeaderBytes
@@ -188,12 +203,15 @@ func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *se
 // routes and its JSON 404/405 handlers to e. Routes registered on e before
 // Register do not get the middleware. On an engine whose requests are not
 // streamed (route.NewEngine's default), bodies over Hertz's own
-// MaxRequestBodySize get Hertz's plain-text 413.
+// MaxRequestBodySize get Hertz's plain-text 413. When e shuts down, the
+// pulls waiting for messages are answered at once (see pull).
 func Register(e *route.Engine, svc MessageService, cfg Config) {
 	g := &gateway{svc: svc, cfg: cfg.withDefaults()}
 	g.log = g.cfg.Logger
 	g.sends = newLimiter("send", g.cfg.SendLimit, g.cfg.MaxCallers)
 	g.pulls = newLimiter("pull", g.cfg.PullLimit, g.cfg.MaxCallers)
+	g.stopping, g.stopWaiting = context.WithCancel(context.Background())
+	e.OnShutdown = append(e.OnShutdown, func(context.Context) { g.stopWaiting() })
 	g.answers = newByteBudget(g.cfg.MaxAnswerBytes, g.cfg.AnswerWait)
 	e.Use(g.middleware)
 	endpoints := []endpoint{
@@ -203,6 +221,10 @@ func Register(e *route.Engine, svc MessageService, cfg Config) {
 		{consts.MethodPost, "/api/send", g.send},
 		{consts.MethodGet, "/api/pull", g.pull},
 		{consts.MethodPost, "/api/pull", g.pull},
+	}
+	if g.cfg.Metrics != nil {
+		// /metrics itself is served on a listener of its own (OpsHandler).
+		g.cfg.Metrics.watchWaiting(g.waiting.Load)
 	}
 	g.allow = make(map[string]string, len(endpoints))
 	for _, ep := range endpoints {
@@ -232,6 +254,11 @@ type gateway struct {
 	allow map[string]string // path → "GET, POST", for 405 and its Allow header
 	// sends and pulls are the rate limits (nil: none).
 	sends, pulls *limiter
+	// waiting counts the pulls waiting now, against MaxWaiters.
+	waiting atomic.Int64
+	// stopping ends when the server shuts down: waiting pulls answer.
+	stopping    context.Context
+	stopWaiting context.CancelFunc
 	// answers bounds the bytes of pages held while pulls are answered.
 	answers *byteBudget
 }

@@ -68,9 +68,9 @@ func (g *gateway) send(c context.Context, ctx *app.RequestContext) {
 
 // pull answers GET and POST /api/pull: 200
 // {"messages":[…],"has_more":…,"next_cursor":…}. Final pages are kept by
-// the page cache, when there is one, and answered from it after that, to
-// the same caller only: whether a caller may read a chat is the service's
-// to say.
+// the page cache, when there is one, and answered from it after that (a
+// final page is never empty, so wait_ms does not matter to it), to the same
+// caller only: whether a caller may read a chat is the service's to say.
 func (g *gateway) pull(c context.Context, ctx *app.RequestContext) {
 	c, ok := g.authenticate(c, ctx)
 	if !ok || !g.limit(c, ctx, g.pulls) {
@@ -92,14 +92,12 @@ func (g *gateway) pull(c context.Context, ctx *app.RequestContext) {
 			return
 		}
 	}
-	sc, cancel := g.serviceContext(c)
-	defer cancel()
-	page, err := g.svc.Pull(sc, req)
+	page, err := g.pullOrWait(c, req)
 	if err != nil {
 		g.fail(c, ctx, err)
 		return
 	}
-	release, err := g.answers.acquire(sc, answerBytes(page))
+	release, err := g.answers.acquire(c, answerBytes(page)) // bounded by AnswerWait
 	if err != nil {
 		g.fail(c, ctx, err)
 		return
@@ -116,4 +114,36 @@ func writeFixedJSON(ctx *app.RequestContext, body []byte) {
 	ctx.SetStatusCode(consts.StatusOK)
 	ctx.Response.Header.SetContentType(contentTypeJSON)
 	ctx.Response.SetBodyRaw(body)
+}
+
+// pullOrWait calls the service for req. A forward pull with wait_ms waits
+// in the service (wait_ms capped by MaxWait) while fewer than MaxWaiters
+// pulls wait here; past that it is sent as a plain poll, never refused.
+// Its deadline is its wait plus RequestTimeout. When the gateway shuts
+// down, a waiting pull stops waiting and answers the empty page with its
+// own cursor, which is always a right answer to a tail poll: the client
+// polls again from where it was.
+func (g *gateway) pullOrWait(c context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
+	waiting := req.Wait > 0 && !req.Reverse && g.stopping.Err() == nil
+	if waiting {
+		req.Wait = min(req.Wait, g.cfg.MaxWait)
+		if g.waiting.Add(1) > int64(g.cfg.MaxWaiters) {
+			g.waiting.Add(-1)
+			waiting, req.Wait = false, 0
+		} else {
+			defer g.waiting.Add(-1)
+		}
+	} else if req.Wait > 0 {
+		req.Wait = 0
+	}
+	sc, cancel := context.WithTimeout(c, g.cfg.RequestTimeout+req.Wait)
+	defer cancel()
+	if waiting {
+		defer context.AfterFunc(g.stopping, cancel)()
+	}
+	page, err := g.svc.Pull(sc, req)
+	if err != nil && waiting && g.stopping.Err() != nil {
+		return pigeonhole.Page{Messages: []pigeonhole.Message{}, NextCursor: req.Cursor}, nil
+	}
+	return page, err
 }

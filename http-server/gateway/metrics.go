@@ -74,6 +74,14 @@ func (m *Metrics) WatchPageCache(c *pagecache.Cache) {
 	)
 }
 
+// watchWaiting exports the number of pulls waiting now.
+func (m *Metrics) watchWaiting(waiting func() int64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "pigeonhole_waiting_pulls",
+		Help: "Pulls waiting for a message (wait_ms) now, against --max-waiters.",
+	}, func() float64 { return float64(waiting()) }))
+}
+
 // ObserveAttempt records one RPC attempt; retry tells whether it retried
 // an earlier attempt of the same call.
 func (m *Metrics) ObserveAttempt(method string, retry bool, err error) {

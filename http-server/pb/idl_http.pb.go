@@ -245,7 +245,13 @@ type PullRequest struct {
 	// service's default, above its maximum is clamped, negative is invalid.
 	Limit int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
 	// reverse returns messages newest first when true.
-	Reverse       bool `protobuf:"varint,4,opt,name=reverse,proto3" json:"reverse,omitempty"`
+	Reverse bool `protobuf:"varint,4,opt,name=reverse,proto3" json:"reverse,omitempty"`
+	// wait_ms is how long a forward pull whose page would be empty may wait
+	// for a message to arrive in the chat (a long poll): the answer comes as
+	// soon as one does, else, when the time is up, as the empty page with the
+	// same next_cursor. Capped by the server's --max-wait; 0 answers at once;
+	// negative is invalid. A page that is not empty never waits.
+	WaitMs        int32 `protobuf:"varint,5,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +312,13 @@ func (x *PullRequest) GetReverse() bool {
 		return x.Reverse
 	}
 	return false
+}
+
+func (x *PullRequest) GetWaitMs() int32 {
+	if x != nil {
+		return x.WaitMs
+	}
+	return 0
 }
 
 // PullResponse is one page of messages.
@@ -447,12 +460,13 @@ const file_idl_http_proto_rawDesc = "" +
 	"\rclient_msg_id\x18\x04 \x01(\tR\vclientMsgId\"?\n" +
 	"\fSendResponse\x12\x1b\n" +
 	"\tsend_time\x18\x01 \x01(\x03R\bsendTime\x12\x12\n" +
-	"\x04chat\x18\x02 \x01(\tR\x04chat\"i\n" +
+	"\x04chat\x18\x02 \x01(\tR\x04chat\"\x82\x01\n" +
 	"\vPullRequest\x12\x12\n" +
 	"\x04chat\x18\x01 \x01(\tR\x04chat\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x03R\x06cursor\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12\x18\n" +
-	"\areverse\x18\x04 \x01(\bR\areverse\"\x80\x01\n" +
+	"\areverse\x18\x04 \x01(\bR\areverse\x12\x17\n" +
+	"\await_ms\x18\x05 \x01(\x05R\x06waitMs\"\x80\x01\n" +
 	"\fPullResponse\x124\n" +
 	"\bmessages\x18\x01 \x03(\v2\x18.pigeonhole.http.MessageR\bmessages\x12\x19\n" +
 	"\bhas_more\x18\x02 \x01(\bR\ahasMore\x12\x1f\n" +

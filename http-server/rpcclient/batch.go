@@ -16,6 +16,10 @@ import (
 // needs no closing.
 type batcher[In, Out any] struct {
 	lanes, max int
+	// cost, when set, is what an item weighs against maxCost: a batch
+	// carries no more than maxCost in all, unless it is a lone item.
+	cost    func(In) int
+	maxCost int
 	// call sends one batch RPC on ctx (see batchContext); ids and creds
 	// are the items' request ids and credentials (creds nil when no caller
 	// has one). It returns one outcome per item, in order.
@@ -66,7 +70,7 @@ func (b *batcher[In, Out]) lane() {
 	batch := make([]*pending[In, Out], 0, b.max)
 	for {
 		b.mu.Lock()
-		n := min(len(b.queue), b.max)
+		n := b.next()
 		if n == 0 {
 			b.inflight--
 			b.mu.Unlock()
@@ -113,4 +117,20 @@ func (b *batcher[In, Out]) lane() {
 		cancel()
 		clear(batch) // drop the references until the next batch
 	}
+}
+
+// next is how many of the queued calls the next batch carries: up to max,
+// and as many as fit in maxCost, one at least. b.mu is held.
+func (b *batcher[In, Out]) next() int {
+	n := min(len(b.queue), b.max)
+	if b.cost == nil {
+		return n
+	}
+	total := 0
+	for i, p := range b.queue[:n] {
+		if total += b.cost(p.in); i > 0 && total > b.maxCost {
+			return i
+		}
+	}
+	return n
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -36,8 +37,8 @@ type Config struct {
 	Addrs []string
 	// Resolver discovers replicas (e.g. etcd).
 	Resolver discovery.Resolver
-	// Timeout bounds each RPC attempt (default DefaultTimeout); the
-	// caller's deadline, if sooner, wins.
+	// Timeout bounds each RPC attempt (default DefaultTimeout), plus its
+	// wait for a waiting pull; the caller's deadline, if sooner, wins.
 	Timeout time.Duration
 	// ConnectTimeout bounds dialing a replica (default 500ms).
 	ConnectTimeout time.Duration
@@ -56,6 +57,11 @@ type Config struct {
 	// BatchLanes is how many batch RPCs of each kind may be in flight at
 	// once (default DefaultBatchLanes).
 	BatchLanes int
+	// Waiters is the most waiting pulls the caller makes at once: each
+	// holds a connection of its own, kept for the next one, so that a
+	// wave of long polls that end together does not close thousands of
+	// connections only to dial them again at once.
+	Waiters int
 	// Options are extra Kitex client options.
 	Options []client.Option
 }
@@ -79,7 +85,7 @@ type Client struct {
 	requestID  func(context.Context) string
 	credential func(context.Context) string
 	observed   bool          // an Observer counts attempts
-	timeout    time.Duration // of one attempt (Config.Timeout)
+	timeout    time.Duration // of one attempt (Config.Timeout), before any wait
 	failures   *failureRate  // of attempts, for the retry breaker
 	// send and pull carry one call to the service: in a batch RPC, or in
 	// an RPC of its own when batching is off. Their errors are mapped.
@@ -101,8 +107,8 @@ func New(cfg Config) (*Client, error) {
 		// Long connections: a pooled connection per in-flight call instead
 		// of a dial per call.
 		client.WithLongConnection(connpool.IdleConfig{
-			MaxIdlePerAddress: 512,
-			MaxIdleGlobal:     4096,
+			MaxIdlePerAddress: 512 + cfg.Waiters,
+			MaxIdleGlobal:     4096 + 4*cfg.Waiters,
 			MaxIdleTimeout:    time.Minute,
 		}),
 		// TTHeader carries the request id to the service.
@@ -159,7 +165,8 @@ func New(cfg Config) (*Client, error) {
 	if lanes <= 0 {
 		lanes = DefaultBatchLanes
 	}
-	sends := &batcher[*rpc.SendRequest, *rpc.SendResponse]{lanes: lanes, max: most, call: cl.sendBatch}
+	sends := &batcher[*rpc.SendRequest, *rpc.SendResponse]{lanes: lanes, max: most, call: cl.sendBatch,
+		cost: func(r *rpc.SendRequest) int { return len(r.Message.Text) }, maxCost: MaxBatchBytes}
 	pulls := &batcher[*rpc.PullRequest, *rpc.PullResponse]{lanes: lanes, max: most, call: cl.pullBatch}
 	cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
 		return sends.do(ctx, req, cl.id(ctx), cl.token(ctx))
@@ -170,9 +177,14 @@ func New(cfg Config) (*Client, error) {
 	return cl, nil
 }
 
-// MaxBatch is the most calls one batch RPC carries: the service refuses
-// more (the contract's rpc.MaxBatch).
-const MaxBatch = rpc.MaxBatch
+// Batch bounds, the contract's (rpc.MaxBatch, rpc.MaxBatchBytes): the
+// most calls one batch RPC carries, and the most text one SendBatch
+// carries (a PullBatch's answer the service bounds). The service refuses
+// more.
+const (
+	MaxBatch      = rpc.MaxBatch
+	MaxBatchBytes = rpc.MaxBatchBytes
+)
 
 // mapped passes an RPC's outcome on with its transport error mapped.
 func mapped[T any](resp T, err error) (T, error) {
@@ -272,10 +284,25 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 	return pigeonhole.Message{Chat: chat, Sender: sender, Text: req.Text, SendTime: resp.GetSendTime(), ClientMsgID: req.ClientMsgID}, nil
 }
 
-// Pull returns one page of a chat. Errors as for Send.
+// Pull returns one page of a chat. Errors as for Send. A pull with a Wait
+// goes in an RPC of its own, never in a batch (whose answer would wait for
+// it), with the RPC timeout extended by the wait.
 func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
 	wire := &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse}
-	resp, err := c.pull(ctx, wire)
+	var resp *rpc.PullResponse
+	var err error
+	if req.Wait != 0 {
+		waitMs := int32(min(req.Wait.Milliseconds(), math.MaxInt32))
+		if req.Wait > 0 && waitMs == 0 {
+			waitMs = 1
+		}
+		wire.WaitMs = &waitMs
+		resp, err = mapped(callWithin(c, ctx, c.timeout+max(req.Wait, 0), func(ctx context.Context, opts ...callopt.Option) (*rpc.PullResponse, error) {
+			return c.rpc.Pull(ctx, wire, opts...)
+		}))
+	} else {
+		resp, err = c.pull(ctx, wire)
+	}
 	if err != nil {
 		return pigeonhole.Page{}, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
@@ -65,12 +66,14 @@ func startServiceWith(t *testing.T, auth kitexrpc.Authenticator, opts ...server.
 	log := slog.New(slog.NewJSONHandler(s.logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	n := notify.New(store, notify.Config{})
 	go func() {
-		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{RequireCaller: auth != nil}), log, nil, auth)
+		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{Notifier: n, RequireCaller: auth != nil}), log, nil, auth)
 		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second, Options: opts})
 	}()
 	t.Cleanup(func() {
 		cancel()
+		n.Stop()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
@@ -337,4 +340,49 @@ func TestConcurrentCallsShareBatchRPCs(t *testing.T) {
 	if batches >= 2*n || batches < 2*n/16 {
 		t.Fatalf("%d calls travelled in %d RPCs; want them shared (at most 16 a batch)", 2*n, batches)
 	}
+}
+
+func TestWaitingPull(t *testing.T) {
+	svc := startService(t)
+	const timeout = 500 * time.Millisecond
+	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{svc.addr}, Timeout: timeout, MaxBatch: 64, BatchLanes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	waited := make(chan pigeonhole.Page, 1)
+	go func() {
+		p, err := c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:b", Wait: 10 * time.Second})
+		if err != nil {
+			t.Errorf("waiting pull: %v", err)
+		}
+		waited <- p
+	}()
+	t.Run("DoesNotHoldBatchesOfOtherCalls", func(t *testing.T) {
+		// One batch lane: if the waiting pull rode in a batch, these calls
+		// would queue behind it.
+		for i := range 5 {
+			if _, err := c.Send(ctx, pigeonhole.SendRequest{Chat: "a:c", Sender: "a", Text: fmt.Sprint(i)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:c"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case p := <-waited:
+			t.Fatalf("the waiting pull answered before any message: %+v", p)
+		default:
+		}
+	})
+	t.Run("OutlivesTheRPCTimeout", func(t *testing.T) {
+		time.Sleep(timeout + 300*time.Millisecond) // past the plain RPC timeout
+		if _, err := c.Send(ctx, pigeonhole.SendRequest{Chat: "a:b", Sender: "b", Text: "awaited"}); err != nil {
+			t.Fatal(err)
+		}
+		p := <-waited
+		if len(p.Messages) != 1 || p.Messages[0].Text != "awaited" {
+			t.Fatalf("waiting pull: got %+v, want [awaited]", p.Messages)
+		}
+	})
 }

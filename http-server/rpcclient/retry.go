@@ -51,9 +51,19 @@ type attempt[T any] func(ctx context.Context, opts ...callopt.Option) (T, error)
 // carries the time the caller still waits (deadlineOption). The error is
 // the last attempt's, unmapped.
 func call[T any](c *Client, ctx context.Context, try attempt[T]) (T, error) {
+	return callWithin(c, ctx, c.timeout, try)
+}
+
+// callWithin is call with attempts of timeout instead of the client's
+// (a waiting pull's attempt lasts its wait more).
+func callWithin[T any](c *Client, ctx context.Context, timeout time.Duration, try attempt[T]) (T, error) {
 	out := c.outgoing(ctx)
 	for retries := 0; ; retries++ {
-		resp, err := try(out, deadlineOption(ctx, c.timeout)...)
+		opts := deadlineOption(ctx, timeout)
+		if opts == nil && timeout != c.timeout {
+			opts = []callopt.Option{callopt.WithRPCTimeout(timeout)}
+		}
+		resp, err := try(out, opts...)
 		c.failures.record(err)
 		if err == nil || retries == maxRetries || !worthRetrying(ctx, err) || c.failures.tooHigh() || !pause(ctx) {
 			return resp, err

@@ -92,13 +92,15 @@ func (h *Handler) send(ctx context.Context, token string, req *rpc.SendRequest) 
 	return &rpc.SendResponse{Code: 0, Msg: successMsg, SendTime: &stored.SendTime, Chat: &chat}, nil
 }
 
-// Pull implements rpc.IMService. An absent Reverse means forward.
+// Pull implements rpc.IMService. An absent Reverse means forward, an
+// absent WaitMs no wait.
 func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
-	return h.pull(ctx, Credential(ctx), req)
+	return h.pull(ctx, Credential(ctx), req, 0)
 }
 
-// pull is Pull with the caller's credential given.
-func (h *Handler) pull(ctx context.Context, token string, req *rpc.PullRequest) (resp *rpc.PullResponse, _ error) {
+// pull is Pull with the caller's credential given and a page byte budget
+// (0: the service's).
+func (h *Handler) pull(ctx context.Context, token string, req *rpc.PullRequest, maxBytes int) (resp *rpc.PullResponse, _ error) {
 	defer h.observe("Pull", time.Now(), func() int32 { return resp.Code })
 	ctx, err := h.authenticate(ctx, token)
 	if err != nil {
@@ -109,10 +111,12 @@ func (h *Handler) pull(ctx context.Context, token string, req *rpc.PullRequest) 
 		return &rpc.PullResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
 	}
 	page, err := h.svc.Pull(ctx, pigeonhole.PullRequest{
-		Chat:    req.GetChat(),
-		Cursor:  req.GetCursor(),
-		Limit:   req.GetLimit(),
-		Reverse: req.GetReverse(),
+		Chat:     req.GetChat(),
+		Cursor:   req.GetCursor(),
+		Limit:    req.GetLimit(),
+		Reverse:  req.GetReverse(),
+		MaxBytes: maxBytes,
+		Wait:     time.Duration(req.GetWaitMs()) * time.Millisecond,
 	})
 	if err != nil {
 		code, msg := h.fail(ctx, "pull", err)
@@ -139,23 +143,53 @@ func (h *Handler) pull(ctx context.Context, token string, req *rpc.PullRequest) 
 }
 
 // SendBatch implements rpc.IMService: each item is handled as a Send of
-// its own, all at once, so that the store can commit them together.
+// its own, all at once, so that the store can commit them together. A
+// batch of more than rpc.MaxBatch items is refused whole with
+// invalid_argument, one of several items with more than rpc.MaxBatchBytes
+// of text with too_large (a SendBatch of 1,024 texts of 60 KB stored 61 MB
+// in one call).
 func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rpc.SendBatchResponse, error) {
 	if req == nil {
 		req = &rpc.SendBatchRequest{}
 	}
-	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), req.GetCredentials(), h.send,
+	size := 0
+	for _, item := range req.Items {
+		if item != nil && item.Message != nil {
+			size += len(item.Message.Text)
+		}
+	}
+	if size > rpc.MaxBatchBytes && len(req.Items) > 1 { // a lone item is bounded by the text limit
+		return &rpc.SendBatchResponse{Code: pigeonhole.CodeTooLarge.Number(),
+			Msg: fmt.Sprintf("a batch carries at most %d bytes of text, got %d", rpc.MaxBatchBytes, size)}, nil
+	}
+	send := func(ctx context.Context, _ int, token string, item *rpc.SendRequest) (*rpc.SendResponse, error) {
+		return h.send(ctx, token, item)
+	}
+	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), req.GetCredentials(), send,
 		func(code int32, msg string) *rpc.SendResponse { return &rpc.SendResponse{Code: code, Msg: msg} })
 	return &rpc.SendBatchResponse{Code: code, Msg: msg, Items: items}, nil
 }
 
 // PullBatch implements rpc.IMService: each item is handled as a Pull of
-// its own, all at once.
+// its own, all at once, its page's byte budget an equal share of
+// rpc.MaxBatchBytes (but at least one message, at most a lone pull's budget).
+// Where the service's text limit leaves no share for an item, the item is
+// answered unavailable, to be pulled again.
+// (A PullBatch of 64 pages of 6.4 MB was a 410 MB answer.)
 func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rpc.PullBatchResponse, error) {
 	if req == nil {
 		req = &rpc.PullBatchRequest{}
 	}
-	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), req.GetCredentials(), h.pull,
+	share := rpc.MaxBatchBytes / max(len(req.Items), 1)
+	room := max(rpc.MaxBatchBytes/h.svc.Config().MaxTextBytes, 1) // items with a page of one message at least
+	pull := func(ctx context.Context, i int, token string, item *rpc.PullRequest) (*rpc.PullResponse, error) {
+		if i >= room {
+			return &rpc.PullResponse{Code: pigeonhole.CodeUnavailable.Number(),
+				Msg: fmt.Sprintf("a batch answers at most %d bytes of text, which this item could pass; pull it again", rpc.MaxBatchBytes)}, nil
+		}
+		return h.pull(ctx, token, item, share)
+	}
+	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), req.GetCredentials(), pull,
 		func(code int32, msg string) *rpc.PullResponse { return &rpc.PullResponse{Code: code, Msg: msg} })
 	return &rpc.PullBatchResponse{Code: code, Msg: msg, Items: items}, nil
 }
@@ -168,7 +202,7 @@ func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rp
 // is answered with failed's internal error; the others go on. A batch of
 // more than rpc.MaxBatch items (the contract's bound) is refused whole.
 func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids, creds []string,
-	do func(context.Context, string, Req) (Resp, error), failed func(code int32, msg string) Resp) ([]Resp, int32, string) {
+	do func(ctx context.Context, i int, token string, item Req) (Resp, error), failed func(code int32, msg string) Resp) ([]Resp, int32, string) {
 	if len(items) > rpc.MaxBatch {
 		return nil, pigeonhole.CodeInvalidArgument.Number(), fmt.Sprintf("a batch holds at most %d items, got %d", rpc.MaxBatch, len(items))
 	}
@@ -188,7 +222,7 @@ func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids, 
 					out[i] = failed(h.fail(itemCtx, "batch item", pigeonhole.Errorf(pigeonhole.CodeInternal, "panic: %v", p)))
 				}
 			}()
-			out[i], _ = do(itemCtx, token, item) // send and pull answer every failure in their response
+			out[i], _ = do(itemCtx, i, token, item) // send and pull answer every failure in their response
 		})
 	}
 	wg.Wait()

@@ -4,10 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitexrpc"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
@@ -16,12 +19,18 @@ import (
 // newHandler is a handler over a real service on a fresh embedded store.
 func newHandler(tb testing.TB) *kitexrpc.Handler {
 	tb.Helper()
+	return newHandlerWith(tb, pigeonhole.Config{})
+}
+
+// newHandlerWith is newHandler with the service's limits given.
+func newHandlerWith(tb testing.TB, cfg pigeonhole.Config) *kitexrpc.Handler {
+	tb.Helper()
 	store, err := sqlite.Open(context.Background(), tb.TempDir(), sqlstore.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	return kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{}), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
+	return kitexrpc.NewHandler(pigeonhole.NewService(store, cfg), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 }
 
 func TestHandler(t *testing.T) {
@@ -118,6 +127,78 @@ func TestBatches(t *testing.T) {
 	})
 }
 
+func TestBatchBounds(t *testing.T) {
+	ctx := context.Background()
+	t.Run("SendBatchOverTheBytesIsRefusedWhole", func(t *testing.T) {
+		h := newHandlerWith(t, pigeonhole.Config{MaxTextBytes: 4 << 20})
+		big := strings.Repeat("x", 3<<20)
+		items := make([]*rpc.SendRequest, 3) // 9 MiB
+		for i := range items {
+			items[i] = &rpc.SendRequest{Message: &rpc.Message{Chat: "a:b", Sender: "a", Text: big}}
+		}
+		resp, err := h.SendBatch(ctx, &rpc.SendBatchRequest{Items: items})
+		if err != nil || resp.Code != pigeonhole.CodeTooLarge.Number() || resp.Items != nil {
+			t.Fatalf("got code %d %q, %v", resp.Code, resp.Msg, err)
+		}
+		if p, _ := h.Pull(ctx, &rpc.PullRequest{Chat: "a:b"}); len(p.Messages) != 0 {
+			t.Fatalf("a refused batch stored %d messages", len(p.Messages))
+		}
+	})
+	t.Run("PullBatchSharesTheBytes", func(t *testing.T) {
+		h := newHandler(t)
+		text := strings.Repeat("y", 64_000)
+		for range 100 {
+			if resp, _ := h.Send(ctx, &rpc.SendRequest{Message: &rpc.Message{Chat: "a:b", Sender: "a", Text: text}}); resp.Code != 0 {
+				t.Fatalf("send: %s", resp.Msg)
+			}
+		}
+		reverse := true
+		for _, n := range []int{1, 2, 16, rpc.MaxBatch} {
+			items := make([]*rpc.PullRequest, n)
+			for i := range items {
+				items[i] = &rpc.PullRequest{Chat: "a:b", Limit: 100, Reverse: &reverse}
+			}
+			resp, err := h.PullBatch(ctx, &rpc.PullBatchRequest{Items: items})
+			if err != nil || resp.Code != 0 || len(resp.Items) != n {
+				t.Fatalf("%d items: got code %d %q, %v", n, resp.Code, resp.Msg, err)
+			}
+			total := 0
+			for i, item := range resp.Items {
+				if item.Code != 0 || len(item.Messages) == 0 || !item.GetHasMore() {
+					t.Fatalf("%d items: item %d: code %d %q, %d messages", n, i, item.Code, item.Msg, len(item.Messages))
+				}
+				for _, m := range item.Messages {
+					total += len(m.Text)
+				}
+			}
+			t.Logf("%d items: %d bytes of text", n, total)
+			if total > rpc.MaxBatchBytes {
+				t.Fatalf("%d items: the answer holds %d bytes of text, over %d", n, total, rpc.MaxBatchBytes)
+			}
+		}
+	})
+	t.Run("PullBatchItemsPastTheBytesAreRetryable", func(t *testing.T) {
+		h := newHandlerWith(t, pigeonhole.Config{MaxTextBytes: 1 << 20}) // 8 pages of one largest message fill a batch
+		items := make([]*rpc.PullRequest, 10)
+		for i := range items {
+			items[i] = &rpc.PullRequest{Chat: "a:b"}
+		}
+		resp, err := h.PullBatch(ctx, &rpc.PullBatchRequest{Items: items})
+		if err != nil || resp.Code != 0 || len(resp.Items) != 10 {
+			t.Fatalf("got %+v, %v", resp, err)
+		}
+		for i, item := range resp.Items {
+			want := int32(0)
+			if i >= rpc.MaxBatchBytes/(1<<20) {
+				want = pigeonhole.CodeUnavailable.Number()
+			}
+			if item.Code != want {
+				t.Fatalf("item %d: code %d %q, want %d", i, item.Code, item.Msg, want)
+			}
+		}
+	})
+}
+
 // BenchmarkHandler measures the RPC handler on the embedded store, without
 // the network: Send (each waits for its commit) and a 10-message Pull.
 func BenchmarkHandler(b *testing.B) {
@@ -145,5 +226,42 @@ func BenchmarkHandler(b *testing.B) {
 				}
 			}
 		})
+	})
+}
+
+func TestHandlerWaitingPull(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := notify.New(store, notify.Config{})
+	t.Cleanup(func() {
+		n.Stop()
+		store.Close()
+	})
+	h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{Notifier: n}), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
+	ctx := context.Background()
+	t.Run("WaitMsWaitsForTheNextMessage", func(t *testing.T) {
+		wait := int32(30_000)
+		got := make(chan *rpc.PullResponse, 1)
+		go func() {
+			resp, _ := h.Pull(ctx, &rpc.PullRequest{Chat: "a:b", WaitMs: &wait})
+			got <- resp
+		}()
+		for n.Waiting() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		h.Send(ctx, &rpc.SendRequest{Message: &rpc.Message{Chat: "a:b", Sender: "a", Text: "awaited"}})
+		resp := <-got
+		if resp.Code != 0 || len(resp.Messages) != 1 || resp.Messages[0].Text != "awaited" {
+			t.Fatalf("got %+v", resp)
+		}
+	})
+	t.Run("NegativeWaitMsIsInvalid", func(t *testing.T) {
+		wait := int32(-1)
+		resp, err := h.Pull(ctx, &rpc.PullRequest{Chat: "a:b", WaitMs: &wait})
+		if err != nil || resp.Code != pigeonhole.CodeInvalidArgument.Number() {
+			t.Fatalf("got %+v, %v", resp, err)
+		}
 	})
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
 
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc/imservice"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
@@ -25,8 +27,30 @@ type ServerConfig struct {
 	// ExitWait is how long in-flight requests may take to finish once
 	// the server stops (default program.DefaultExitWait).
 	ExitWait time.Duration
+	// MaxRequestBytes bounds the payload of one request: a frame that
+	// announces more is refused and its connection closed before its
+	// payload is read (default MaxRequestBytesFor(DefaultMaxTextBytes)).
+	MaxRequestBytes int
 	// Options are extra Kitex server options (registry, metrics, ...).
 	Options []server.Option
+}
+
+// Transport bounds of the RPC port, besides MaxRequestBytes.
+const (
+	// ReadTimeout bounds how long the server waits for the rest of a
+	// request it has begun to read (Kitex's own default, made explicit).
+	ReadTimeout = 5 * time.Second
+	// IdleTimeout closes a connection that carried no request for this
+	// long; gateways drop their idle connections after a minute.
+	IdleTimeout = 2 * time.Minute
+)
+
+// MaxRequestBytesFor is the largest request the service needs to read
+// when texts are at most maxTextBytes: a Send of the largest text, or a
+// SendBatch of rpc.MaxBatchBytes of text, each with 1 MiB to spare for ids and
+// framing.
+func MaxRequestBytesFor(maxTextBytes int) int {
+	return max(rpc.MaxBatchBytes, maxTextBytes) + 1<<20
 }
 
 // Serve runs a Kitex server for h until ctx ends, then stops it
@@ -44,9 +68,19 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 	if cfg.ExitWait <= 0 {
 		cfg.ExitWait = program.DefaultExitWait
 	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = MaxRequestBytesFor(pigeonhole.DefaultMaxTextBytes)
+	}
 	opts := append([]server.Option{
 		listen,
 		server.WithExitWaitTime(cfg.ExitWait),
+		// Kitex reads a whole request before decoding it and sets no bound
+		// by default: one frame announcing 1 GiB and streaming it was held
+		// in memory. The codec refuses a request over the bound before
+		// reading its payload (see boundedCodec).
+		server.WithCodec(newBoundedCodec(cfg.MaxRequestBytes)),
+		server.WithReadWriteTimeout(ReadTimeout),
+		server.WithMaxConnIdleTime(IdleTimeout),
 		// TTHeader carries the request id; Framed clients (such as gateways
 		// built from the original IDL) are served as well.
 		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),

@@ -36,6 +36,10 @@ func (m *memStore) Range(_ context.Context, q pigeonhole.Range) ([]pigeonhole.Me
 	return out, nil
 }
 
+func (m *memStore) Heads(context.Context, int64, int) ([]pigeonhole.ChatHead, error) {
+	return nil, nil
+}
+
 func (m *memStore) Ping(context.Context) error { return nil }
 func (m *memStore) Close() error               { return nil }
 

@@ -19,8 +19,12 @@ type ChatID struct {
 	a, b string
 }
 
-// ParseChatID validates s and returns its canonical form. "a2:a1" and
-// "a1:a2" name the same chat. It returns invalid_argument errors only.
+// ParseChatID validates s as a chat to read and returns its canonical
+// form. "a2:a1" and "a1:a2" name the same chat. It takes any member ids
+// the service has ever stored (see ValidateStoredMemberID), so that chats
+// created before the rule for new ids keep working; ChatID.CheckNew tells
+// whether a new chat may be created under it. It returns invalid_argument
+// errors only.
 func ParseChatID(s string) (ChatID, error) {
 	if s == "" {
 		return ChatID{}, Errorf(CodeInvalidArgument, "chat is required")
@@ -29,10 +33,10 @@ func ParseChatID(s string) (ChatID, error) {
 	if !ok {
 		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s must be two member ids joined by ':'", Quote(s))
 	}
-	if err := ValidateMemberID(first); err != nil {
+	if err := ValidateStoredMemberID(first); err != nil {
 		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s: %s", Quote(s), ErrorMessage(err))
 	}
-	if err := ValidateMemberID(second); err != nil {
+	if err := ValidateStoredMemberID(second); err != nil {
 		return ChatID{}, Errorf(CodeInvalidArgument, "chat %s: %s", Quote(s), ErrorMessage(err))
 	}
 	if second < first {
@@ -41,9 +45,11 @@ func ParseChatID(s string) (ChatID, error) {
 	return ChatID{a: first, b: second}, nil
 }
 
-// ValidateMemberID checks one member id: 1–64 bytes of valid UTF-8 with no
-// ':', no whitespace and no control characters.
-func ValidateMemberID(id string) error {
+// ValidateStoredMemberID checks a member id against the rule ids were
+// stored under before ValidateMemberID: 1–64 bytes of valid UTF-8 with no
+// ':', no whitespace and no control or format characters. Every id a
+// chat was ever stored under passes it.
+func ValidateStoredMemberID(id string) error {
 	switch {
 	case id == "":
 		return Errorf(CodeInvalidArgument, "member id must not be empty")
@@ -75,6 +81,18 @@ func (c ChatID) IsZero() bool { return c.a == "" }
 
 // Members returns the two member ids in canonical order.
 func (c ChatID) Members() (string, string) { return c.a, c.b }
+
+// CheckNew reports whether a new chat may be created under c: both its
+// member ids pass ValidateMemberID. Errors: invalid_argument.
+func (c ChatID) CheckNew() error {
+	if err := ValidateMemberID(c.a); err != nil {
+		return Errorf(CodeInvalidArgument, "chat %s: %s", Quote(c.String()), ErrorMessage(err))
+	}
+	if err := ValidateMemberID(c.b); err != nil {
+		return Errorf(CodeInvalidArgument, "chat %s: %s", Quote(c.String()), ErrorMessage(err))
+	}
+	return nil
+}
 
 // HasMember reports whether id is one of the chat's two members.
 func (c ChatID) HasMember(id string) bool { return id != "" && (id == c.a || id == c.b) }

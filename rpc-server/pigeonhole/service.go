@@ -3,6 +3,7 @@ package pigeonhole
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Config holds the service's limits. Zero fields take the defaults.
@@ -15,6 +16,14 @@ type Config struct {
 	RequireCaller bool
 	// Membership answers who may read a chat (default PairMembership).
 	Membership Membership
+	// MaxPageBytes is the byte budget of a page's texts (default
+	// DefaultMaxPageBytes). Below MaxTextBytes it is raised to it, so that
+	// a page of one message is never over the budget.
+	MaxPageBytes int
+	MaxWait      time.Duration // default DefaultMaxWait
+	// Notifier wakes waiting pulls. Without one a pull never waits: Wait
+	// is checked and then ignored.
+	Notifier Notifier
 }
 
 func (c Config) withDefaults() Config {
@@ -27,6 +36,13 @@ func (c Config) withDefaults() Config {
 	if c.DefaultLimit <= 0 {
 		c.DefaultLimit = DefaultPullLimit
 	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = DefaultMaxWait
+	}
+	if c.MaxPageBytes <= 0 {
+		c.MaxPageBytes = DefaultMaxPageBytes
+	}
+	c.MaxPageBytes = max(c.MaxPageBytes, c.MaxTextBytes)
 	if c.DefaultLimit > c.MaxLimit {
 		c.DefaultLimit = c.MaxLimit
 	}
@@ -62,10 +78,11 @@ type SendRequest struct {
 // Send validates and stores a message and returns it as stored, with its
 // canonical chat id and assigned send time. A repeated send with the same
 // (chat, sender, client_msg_id) stores nothing and returns the first
-// message. With a Caller in ctx, an empty Sender is the caller. Errors:
-// invalid_argument, too_large, conflict (same key, different text),
-// unauthenticated and permission_denied (see Caller), and the store's
-// unavailable, deadline_exceeded, internal.
+// message. With a Caller in ctx, an empty Sender is the caller. A chat
+// whose ids fail ChatID.CheckNew takes sends only when it holds messages
+// already. Errors: invalid_argument, too_large, conflict (same key,
+// different text), unauthenticated and permission_denied (see Caller), and
+// the store's unavailable, deadline_exceeded, internal.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	req, err := s.bindSender(ctx, req)
 	if err != nil {
@@ -75,15 +92,39 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
+	if err := s.checkNew(ctx, m.Chat); err != nil {
+		return Message{}, err
+	}
 	stored, err := s.store.Append(ctx, m)
 	if err != nil {
 		return Message{}, fmt.Errorf("append: %w", err)
+	}
+	if s.cfg.Notifier != nil {
+		s.cfg.Notifier.Sent(stored.Chat, stored.SendTime)
 	}
 	if stored.Text != req.Text {
 		return Message{}, Errorf(CodeConflict, "client_msg_id %s was already used by %s in chat %s for a different text",
 			Quote(req.ClientMsgID), Quote(req.Sender), Quote(m.Chat.String()))
 	}
 	return stored, nil
+}
+
+// checkNew lets a send into chat through when chat passes ChatID.CheckNew,
+// or already holds messages: a chat stored before the rule for new ids
+// (under a decomposed "José", say) goes on under the id it has.
+func (s *Service) checkNew(ctx context.Context, chat ChatID) error {
+	err := chat.CheckNew()
+	if err == nil {
+		return nil
+	}
+	rows, rerr := s.store.Range(ctx, Range{Chat: chat, Limit: 1})
+	if rerr != nil {
+		return fmt.Errorf("range: %w", rerr)
+	}
+	if len(rows) == 0 {
+		return err
+	}
+	return nil
 }
 
 // Validate checks a send request against the rules and returns the message
@@ -108,9 +149,16 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	return Message{Chat: chat, Sender: req.Sender, Text: req.Text, ClientMsgID: req.ClientMsgID}, nil
 }
 
-// Pull returns one page of a chat (see PullRequest and Page). Errors:
+// Pull returns one page of a chat (see PullRequest and Page): at most the
+// limit, and no more text than its byte budget unless its one message
+// alone is larger (stored before a smaller MaxTextBytes). Errors:
 // invalid_argument, unauthenticated and permission_denied (see Caller), and
 // the store's unavailable, deadline_exceeded, internal.
+//
+// A forward pull with Wait whose page is empty waits, holding nothing of
+// the store, until the chat may have a message at or after the cursor,
+// then reads again; when the wait ends first it answers the empty page
+// (NextCursor is the cursor).
 func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	chat, err := ParseChatID(req.Chat)
 	if err != nil {
@@ -122,18 +170,45 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	if req.Cursor < 0 {
 		return Page{}, Errorf(CodeInvalidArgument, "cursor must not be negative, got %d", req.Cursor)
 	}
+	if req.Wait < 0 {
+		return Page{}, Errorf(CodeInvalidArgument, "wait_ms must not be negative, got %d", req.Wait.Milliseconds())
+	}
 	limit, clamped, err := s.pageLimit(req.Limit)
 	if err != nil {
 		return Page{}, err
 	}
-	rows, err := s.store.Range(ctx, pageRange(chat, req.Cursor, limit, req.Reverse))
+	budget := pageBudget{most: s.cfg.MaxPageBytes, least: s.cfg.MaxTextBytes}
+	if req.MaxBytes > 0 {
+		budget.most = min(max(req.MaxBytes, s.cfg.MaxTextBytes), s.cfg.MaxPageBytes)
+	}
+	q := pageQuery{chat: chat, cursor: req.Cursor, limit: limit, budget: budget, reverse: req.Reverse, clamped: clamped}
+	page, err := s.readPage(ctx, q)
+	if err != nil || len(page.Messages) > 0 || req.Reverse || req.Wait == 0 || s.cfg.Notifier == nil {
+		return page, err
+	}
+	return s.wait(ctx, q, min(req.Wait, s.cfg.MaxWait), page)
+}
+
+// pageQuery is a validated pull.
+type pageQuery struct {
+	chat    ChatID
+	cursor  int64
+	limit   int
+	budget  pageBudget
+	reverse bool
+	clamped bool // the service's maximum cut the limit
+}
+
+// readPage reads q's page from the store.
+func (s *Service) readPage(ctx context.Context, q pageQuery) (Page, error) {
+	rows, err := s.store.Range(ctx, pageRange(q.chat, q.cursor, q.limit, q.budget.most, q.reverse))
 	if err != nil {
 		return Page{}, fmt.Errorf("range: %w", err)
 	}
-	page := newPage(rows, req.Cursor, limit, req.Reverse)
+	page := newPage(rows, q.cursor, q.limit, q.budget, q.reverse)
 	// A page cut by this replica's maximum is not the request's answer
 	// for good: a replica allowing more answers with more.
-	page.Final = page.Final && !clamped
+	page.Final = page.Final && !q.clamped
 	return page, nil
 }
 

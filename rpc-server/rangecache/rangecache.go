@@ -108,6 +108,11 @@ func (s *Store) shardOf(chat pigeonhole.ChatID) *shard {
 	return &s.shards[maphash.Comparable(s.seed, chat)%numShards]
 }
 
+// Heads asks the wrapped store: the cache knows only history already read.
+func (s *Store) Heads(ctx context.Context, since int64, limit int) ([]pigeonhole.ChatHead, error) {
+	return s.inner.Heads(ctx, since, limit)
+}
+
 // Ping pings the wrapped store.
 func (s *Store) Ping(ctx context.Context) error { return s.inner.Ping(ctx) }
 
@@ -131,10 +136,10 @@ type segment struct {
 
 // learned returns the segment a store read of q proves final, if any. A
 // forward read that found rows proves [q.From, last row]; a reverse read
-// proves [last row, first row], or [beginning, first row] when it found
-// fewer rows than it asked for. A read that found nothing proves nothing:
-// its bound may lie beyond the newest message. msgs is a copy of rows in
-// ascending order.
+// proves [last row, first row], or [beginning, first row] when it stopped
+// short of what it asked for (neither its limit nor its byte budget ended
+// it). A read that found nothing proves nothing: its bound may lie beyond
+// the newest message. msgs is a copy of rows in ascending order.
 func learned(q pigeonhole.Range, rows []pigeonhole.Message) (segment, bool) {
 	if len(rows) == 0 {
 		return segment{}, false
@@ -145,7 +150,7 @@ func learned(q pigeonhole.Range, rows []pigeonhole.Message) (segment, bool) {
 	}
 	slices.Reverse(msgs)
 	lo := msgs[0].SendTime
-	if len(rows) < q.Limit {
+	if !q.Done(len(rows), textBytes(rows)) {
 		lo = math.MinInt64
 	}
 	return segment{lo: lo, hi: msgs[len(msgs)-1].SendTime, msgs: msgs}, true
@@ -185,20 +190,18 @@ func (sh *shard) lookup(q pigeonhole.Range) ([]pigeonhole.Message, bool) {
 	var rows []pigeonhole.Message
 	if !q.Reverse {
 		at := lower(seg.msgs, q.From)
-		if len(seg.msgs)-at < q.Limit {
+		n, size := answerLen(q, seg.msgs[at:], false)
+		if !q.Done(n, size) {
 			return nil, false // the answer may go on past hi
 		}
-		rows = slices.Clone(seg.msgs[at : at+q.Limit])
+		rows = slices.Clone(seg.msgs[at : at+n])
 	} else {
 		end := upper(seg.msgs, q.From) // messages [0, end) are <= q.From
-		start := end - q.Limit
-		if start < 0 {
-			if seg.lo != math.MinInt64 {
-				return nil, false // the answer may go on before lo
-			}
-			start = 0
+		n, size := answerLen(q, seg.msgs[:end], true)
+		if !q.Done(n, size) && seg.lo != math.MinInt64 {
+			return nil, false // the answer may go on before lo
 		}
-		rows = slices.Clone(seg.msgs[start:end])
+		rows = slices.Clone(seg.msgs[end-n : end])
 		slices.Reverse(rows)
 	}
 	sh.lru.MoveToFront(e.elem)
@@ -355,6 +358,31 @@ func upper(msgs []pigeonhole.Message, t int64) int {
 		i++
 	}
 	return i
+}
+
+// answerLen is how many of msgs (ascending) a read of q would return, and
+// their texts' length: from the first on, or from the last backwards when
+// reverse, until q is done or msgs run out.
+func answerLen(q pigeonhole.Range, msgs []pigeonhole.Message, reverse bool) (int, int) {
+	n, size := 0, 0
+	for n < len(msgs) && !q.Done(n, size) {
+		m := msgs[n]
+		if reverse {
+			m = msgs[len(msgs)-1-n]
+		}
+		size += len(m.Text)
+		n++
+	}
+	return n, size
+}
+
+// textBytes is the length of msgs' texts, as Range.Done counts them.
+func textBytes(msgs []pigeonhole.Message) int {
+	n := 0
+	for _, m := range msgs {
+		n += len(m.Text)
+	}
+	return n
 }
 
 // sizeOf approximates the memory msgs take in the cache. The chat's

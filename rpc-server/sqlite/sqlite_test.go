@@ -9,6 +9,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
@@ -32,6 +33,12 @@ func newDatabase(tb testing.TB) storetest.Opener {
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, newDatabase) }
+
+// TestConformanceWaiting runs the waiting pulls of the suite, each store
+// instance with the notifier the service gives it.
+func TestConformanceWaiting(t *testing.T) {
+	storetest.RunWaiting(t, newDatabase, func(s pigeonhole.Store) storetest.Notifier { return notify.New(s, notify.Config{}) })
+}
 
 // TestConformanceCached runs the suite on stores behind a range cache, as
 // the service runs them.
@@ -59,7 +66,7 @@ func TestMigrationsRunTwiceAreANoOp(t *testing.T) {
 	if err := db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := n, 1; got != want {
+	if got, want := n, 2; got != want {
 		t.Fatalf("schema_migrations rows: got %d, want %d", got, want)
 	}
 }

@@ -94,6 +94,7 @@ type Store struct {
 	dialect Dialect
 	opts    Options
 	rangeQ  [2]*sql.Stmt // forward, reverse
+	headsQ  *sql.Stmt
 	commit  *groupCommit
 	closed  atomic.Bool
 }
@@ -118,6 +119,13 @@ func New(write, read *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 		}
 		s.rangeQ[i] = stmt
 	}
+	// Served by the index on chats (last_send_time), which holds the
+	// chat: one index range scan as long as the answer.
+	heads, err := read.Prepare("SELECT chat, last_send_time FROM chats WHERE last_send_time >= ? ORDER BY last_send_time DESC LIMIT ?")
+	if err != nil {
+		return nil, fmt.Errorf("%s: prepare: %w", dialect.Name, err)
+	}
+	s.headsQ = heads
 	s.commit = newGroupCommit(s.opts, s.appendBatch)
 	return s, nil
 }
@@ -149,8 +157,12 @@ func (s *Store) rangeRows(ctx context.Context, q pigeonhole.Range) ([]pigeonhole
 		return nil, s.translate(ctx, err)
 	}
 	defer rows.Close()
-	out := make([]pigeonhole.Message, 0, q.Limit)
-	for rows.Next() {
+	// Rows are read one at a time and the read stops at the byte budget:
+	// SQLite steps no further; the MySQL driver discards the rest of the
+	// result as it arrives on Close, never holding it.
+	out := make([]pigeonhole.Message, 0, min(q.Limit, 128))
+	textBytes := 0
+	for !q.Done(len(out), textBytes) && rows.Next() {
 		m := pigeonhole.Message{Chat: q.Chat}
 		var key sql.NullString
 		if err := rows.Scan(&m.SendTime, &m.Sender, &m.Text, &key); err != nil {
@@ -158,6 +170,36 @@ func (s *Store) rangeRows(ctx context.Context, q pigeonhole.Range) ([]pigeonhole
 		}
 		m.ClientMsgID = key.String
 		out = append(out, m)
+		textBytes += len(m.Text)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	return out, nil
+}
+
+// Heads implements pigeonhole.Store.
+func (s *Store) Heads(ctx context.Context, since int64, limit int) ([]pigeonhole.ChatHead, error) {
+	if s.closed.Load() {
+		return nil, errClosed
+	}
+	rows, err := s.headsQ.QueryContext(ctx, since, limit)
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	defer rows.Close()
+	var out []pigeonhole.ChatHead
+	for rows.Next() {
+		var chat string
+		var h pigeonhole.ChatHead
+		if err := rows.Scan(&chat, &h.LastSendTime); err != nil {
+			return nil, s.translate(ctx, err)
+		}
+		// A chat no request can name (stored under rules since changed)
+		// has no waiters: it is left out rather than failing the look.
+		if h.Chat, err = pigeonhole.ParseChatID(chat); err == nil {
+			out = append(out, h)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.translate(ctx, err)
@@ -191,7 +233,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.commit.close()
-	err := errors.Join(s.rangeQ[0].Close(), s.rangeQ[1].Close(), s.write.Close())
+	err := errors.Join(s.rangeQ[0].Close(), s.rangeQ[1].Close(), s.headsQ.Close(), s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}

@@ -3,7 +3,8 @@
 // the suite drives the store through pigeonhole.Service, so it checks the
 // contract clients see: canonical chat ids, unique increasing send times in
 // commit order, paging and cursors, idempotent sends, limits and
-// durability, alone and with several store instances on one database.
+// durability, alone and with several store instances on one database;
+// RunWaiting adds waiting pulls (long polls) woken by a notifier.
 package storetest
 
 import (
@@ -60,6 +61,9 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"CloseAndReopenKeepsEverything", testReopen},
 		{"ClosedStoreIsUnavailable", testClosedStoreIsUnavailable},
 		{"FinalPagesNeverChange", testFinalPages},
+		{"PagesAreCutAtTheByteBudget", testByteBudget},
+		{"MemberIDsStoredBeforeKeepWorking", testStoredMemberIDs},
+		{"HeadsAreTheNewestChats", testHeads},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,13 +77,19 @@ func Run(t *testing.T, newDB NewDatabase) {
 // over it.
 func open(tb testing.TB, opener Opener, now func() time.Time) *pigeonhole.Service {
 	tb.Helper()
+	return openWith(tb, opener, now, pigeonhole.Config{})
+}
+
+// openWith is open with the service's limits given.
+func openWith(tb testing.TB, opener Opener, now func() time.Time, cfg pigeonhole.Config) *pigeonhole.Service {
+	tb.Helper()
 	store := opener(tb, now)
 	tb.Cleanup(func() {
 		if err := store.Close(); err != nil {
 			tb.Errorf("close: %v", err)
 		}
 	})
-	return pigeonhole.NewService(store, pigeonhole.Config{})
+	return pigeonhole.NewService(store, cfg)
 }
 
 func ctx(tb testing.TB) context.Context {

@@ -31,7 +31,9 @@ Scenarios:
   mixed      sends and pulls in the ratio --ratio (sends:pulls), after the prefill
   follow     --senders senders and --followers followers tailing their chats with next_cursor;
              measures delivery latency and verifies every follower saw every acknowledged
-             message of its chat exactly once and in order (exit status 1 otherwise)
+             message of its chat exactly once and in order (exit status 1 otherwise);
+             with --wait D every pull long-polls (wait_ms), and the report gives pulls per
+             delivered message
   reference  the original JMeter plan: -c threads (20) × --loops (10) sends, --ramp-up 10s
   ping       GET /ping, the gateway's ceiling
 
@@ -65,6 +67,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&o.Limit, "limit", o.Limit, "pull and mixed: messages per page")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of one request")
 	fs.DurationVar(&o.Poll, "poll", o.Poll, "follow: pause after a pull that found no more messages")
+	fs.DurationVar(&o.Wait, "wait", o.Wait, "follow: long-poll: each pull carries wait_ms of this (0: poll, pausing --poll when caught up)")
 	fs.DurationVar(&o.Drain, "drain", o.Drain, "follow: how long followers may catch up after the senders stop")
 	fs.DurationVar(&o.RampUp, "ramp-up", o.RampUp, "reference: time over which the threads start")
 	fs.IntVar(&o.Loops, "loops", o.Loops, "reference: requests per thread")

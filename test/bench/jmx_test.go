@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/xml"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -143,8 +144,16 @@ func TestJMeterPlan(t *testing.T) {
 	}
 	only(t, "TestPlan", plan.all("TestPlan"))
 
+	groups := map[string]element{}
+	for _, g := range plan.all("ThreadGroup") {
+		groups[g.attr("testname")] = g
+	}
+	if len(groups) != 2 {
+		t.Fatalf("thread groups %v, want the reference load and the followers", slices.Collect(maps.Keys(groups)))
+	}
+
 	t.Run("ThreadGroupIsTheReferenceLoad", func(t *testing.T) {
-		tg := only(t, "ThreadGroup", plan.all("ThreadGroup"))
+		tg := groups["Thread Group"]
 		wantProp(t, "ThreadGroup", tg, "ThreadGroup.num_threads", "20")
 		wantProp(t, "ThreadGroup", tg, "ThreadGroup.ramp_time", "10")
 		wantProp(t, "ThreadGroup", tg, "LoopController.loops", "10")
@@ -240,6 +249,30 @@ func TestJMeterPlan(t *testing.T) {
 			t.Errorf("poll assertions: got %q, want %q", got, want)
 		}
 		wantExtractor(t, scope["poll"], "cursor", "$.next_cursor")
+	})
+
+	t.Run("FollowersLongPollFromNextCursor", func(t *testing.T) {
+		if _, ok := groups["Followers"]; !ok {
+			t.Fatal("no thread group named Followers")
+		}
+		s, ok := samplers["follow"]
+		if !ok {
+			t.Fatal("no sampler named follow")
+		}
+		wantProp(t, "follow", s, "HTTPSampler.method", "GET")
+		wantProp(t, "follow", s, "HTTPSampler.path", "/api/pull?chat=stress1:stress2&cursor=${follow_cursor}&limit=100&wait_ms=${__P(wait_ms,5000)}")
+		// The answer may take wait_ms: the response timeout must allow it.
+		wantProp(t, "follow", s, "HTTPSampler.response_timeout", "40000")
+		var extractors []element
+		for _, e := range scope["follow"] {
+			if e.XMLName.Local == "JSONPostProcessor" {
+				extractors = append(extractors, e)
+			}
+		}
+		x := only(t, "JSONPostProcessor", extractors)
+		wantProp(t, "next_cursor extractor", x, "JSONPostProcessor.referenceNames", "follow_cursor")
+		wantProp(t, "next_cursor extractor", x, "JSONPostProcessor.jsonPathExprs", "$.next_cursor")
+		wantProp(t, "plan", only(t, "TestPlan", plan.all("TestPlan")), "Argument.name", "follow_cursor")
 	})
 
 	t.Run("ReportsASummary", func(t *testing.T) {

@@ -131,6 +131,20 @@ func TestSmoke(t *testing.T) {
 		}
 	})
 
+	t.Run("FollowWait", func(t *testing.T) {
+		res := smokeRun(t, gw.URL, "--scenario", "follow", "--senders", "2", "--followers", "2", "--chats", "2",
+			"--wait", "2s", "--duration", "1500ms", "--warmup", "200ms")
+		f := res.Follow
+		if f == nil || !f.OK || f.Delivered != f.Expected || f.WaitMs != 2000 {
+			t.Fatalf("follow --wait: %+v, want verified long polls", f)
+		}
+		// Polling every 5 ms would make hundreds of pulls per follower and
+		// second; long polls make about one per delivery.
+		if f.PullsPerMsg <= 0 || f.PullsPerMsg > 2 {
+			t.Errorf("follow --wait: %.2f pulls per delivered message, want about 1", f.PullsPerMsg)
+		}
+	})
+
 	t.Run("Reference", func(t *testing.T) {
 		res := smokeRun(t, gw.URL, "--scenario", "reference", "-c", "4", "--loops", "5", "--ramp-up", "400ms")
 		ref := res.Reference

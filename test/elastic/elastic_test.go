@@ -1,8 +1,9 @@
 // Package elastic_test proves that the message service scales out and in
 // under load with zero failed client requests: real processes of both
 // binaries, MariaDB, etcd, replicas started, terminated and killed while
-// clients send, followers tail and readers page through chat histories
-// (largely from the replicas' range caches).
+// clients send, followers tail (polling, and long-polling with wait_ms)
+// and readers page through chat histories (largely from the replicas'
+// range caches).
 package elastic_test
 
 import (

@@ -17,8 +17,9 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/test/harness"
 )
 
-// load is the traffic of the elastic test: senders and one follower per
-// chat, spread over every gateway, counting every request and failure.
+// load is the traffic of the elastic test: senders and two followers per
+// chat (one polling, one long-polling with wait_ms), spread over every
+// gateway, counting every request and failure.
 type load struct {
 	gateways []*harness.Gateway
 	chats    []string
@@ -32,9 +33,10 @@ type load struct {
 	requests atomic.Int64
 	mu       sync.Mutex
 	failures []string
-	acked    map[string][]ackedMessage // by chat
-	seen     map[string][]pulledMessage
-	expected map[string]int // final count per chat, set when senders stop
+	acked    map[string][]ackedMessage  // by chat
+	seen     map[string][]pulledMessage // by the polling followers
+	waited   map[string][]pulledMessage // by the long-polling followers
+	expected map[string]int             // final count per chat, set when senders stop
 	passes   map[string][]readPass
 }
 
@@ -64,6 +66,7 @@ func startLoad(t *testing.T, gateways []*harness.Gateway, chats, senders int) *l
 		caughtUp: make(chan struct{}),
 		acked:    map[string][]ackedMessage{},
 		seen:     map[string][]pulledMessage{},
+		waited:   map[string][]pulledMessage{},
 		passes:   map[string][]readPass{},
 	}
 	for c := 0; c < chats; c++ {
@@ -74,8 +77,9 @@ func startLoad(t *testing.T, gateways []*harness.Gateway, chats, senders int) *l
 		go l.send(s)
 	}
 	for f, chat := range l.chats {
-		l.follow.Add(1)
-		go l.tail(f, chat)
+		l.follow.Add(2)
+		go l.tail(f, chat, l.seen, 0)
+		go l.tail(f, chat, l.waited, longPollMs)
 		l.readers.Add(1)
 		go l.read(f, chat)
 	}
@@ -169,9 +173,14 @@ func (l *load) send(id int) {
 	}
 }
 
+// longPollMs is the wait_ms of the long-polling followers.
+const longPollMs = 2000
+
 // tail follows one chat with next_cursor, alternating gateways, until the
-// senders have stopped and it has seen the final count.
-func (l *load) tail(id int, chat string) {
+// senders have stopped and it has seen the final count, recording what it
+// sees in seen[chat]. With waitMs, every pull waits for new messages (a
+// long poll); without, a follower that is caught up sleeps between pulls.
+func (l *load) tail(id int, chat string, seen map[string][]pulledMessage, waitMs int) {
 	defer l.follow.Done()
 	cursor := int64(0)
 	for i := 0; ; i++ {
@@ -182,20 +191,23 @@ func (l *load) tail(id int, chat string) {
 			NextCursor int64           `json:"next_cursor"`
 		}
 		q := url.Values{"chat": {chat}, "cursor": {fmt.Sprint(cursor)}, "limit": {"50"}}
+		if waitMs > 0 {
+			q.Set("wait_ms", fmt.Sprint(waitMs))
+		}
 		if err := l.do(http.MethodGet, gw.URL+"/api/pull?"+q.Encode(), nil, &page); err != nil {
-			l.fail("pull %s at %d: %v", chat, cursor, err)
+			l.fail("pull %s at %d (wait_ms %d): %v", chat, cursor, waitMs, err)
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
 		l.mu.Lock()
-		l.seen[chat] = append(l.seen[chat], page.Messages...)
-		done := l.expected != nil && len(l.seen[chat]) >= l.expected[chat]
+		seen[chat] = append(seen[chat], page.Messages...)
+		done := l.expected != nil && len(seen[chat]) >= l.expected[chat]
 		l.mu.Unlock()
 		cursor = page.NextCursor
 		if done {
 			return
 		}
-		if !page.HasMore {
+		if !page.HasMore && waitMs == 0 {
 			select {
 			case <-l.caughtUp:
 				time.Sleep(10 * time.Millisecond)
@@ -265,6 +277,9 @@ func (l *load) stop(t *testing.T) string {
 		checkStoredOnce(t, chat, acked, final)
 		if !slices.Equal(l.seen[chat], final) {
 			t.Errorf("chat %s: the follower saw %d messages, the chat holds %d, or in another order", chat, len(l.seen[chat]), len(final))
+		}
+		if !slices.Equal(l.waited[chat], final) {
+			t.Errorf("chat %s: the long-polling follower saw %d messages, the chat holds %d, or in another order", chat, len(l.waited[chat]), len(final))
 		}
 		checkReads(t, chat, l.passes[chat], acked, final)
 	}

@@ -10,7 +10,9 @@ import (
 const (
 	ServiceName = "pigeonhole.message"
 
-	MaxBatch = 1024
+	MaxBatch = 128
+
+	MaxBatchBytes = 8388608
 
 	RequestIDKey = "request_id"
 
@@ -208,6 +210,7 @@ type PullRequest struct {
 	Cursor  int64  `thrift:"Cursor,2,required" frugal:"2,required,i64" json:"Cursor"`
 	Limit   int32  `thrift:"Limit,3,required" frugal:"3,required,i32" json:"Limit"`
 	Reverse *bool  `thrift:"Reverse,4,optional" frugal:"4,optional,bool" json:"Reverse,omitempty"`
+	WaitMs  *int32 `thrift:"WaitMs,5,optional" frugal:"5,optional,i32" json:"WaitMs,omitempty"`
 }
 
 func NewPullRequest() *PullRequest {
@@ -237,6 +240,15 @@ func (p *PullRequest) GetReverse() (v bool) {
 	}
 	return *p.Reverse
 }
+
+var PullRequest_WaitMs_DEFAULT int32
+
+func (p *PullRequest) GetWaitMs() (v int32) {
+	if !p.IsSetWaitMs() {
+		return PullRequest_WaitMs_DEFAULT
+	}
+	return *p.WaitMs
+}
 func (p *PullRequest) SetChat(val string) {
 	p.Chat = val
 }
@@ -249,9 +261,16 @@ func (p *PullRequest) SetLimit(val int32) {
 func (p *PullRequest) SetReverse(val *bool) {
 	p.Reverse = val
 }
+func (p *PullRequest) SetWaitMs(val *int32) {
+	p.WaitMs = val
+}
 
 func (p *PullRequest) IsSetReverse() bool {
 	return p.Reverse != nil
+}
+
+func (p *PullRequest) IsSetWaitMs() bool {
+	return p.WaitMs != nil
 }
 
 func (p *PullRequest) String() string {
@@ -266,6 +285,7 @@ var fieldIDToName_PullRequest = map[int16]string{
 	2: "Cursor",
 	3: "Limit",
 	4: "Reverse",
+	5: "WaitMs",
 }
 
 type PullResponse struct {

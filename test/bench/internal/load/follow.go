@@ -19,10 +19,13 @@ type Follow struct {
 	Chats         int                   `json:"chats"`
 	Senders       int                   `json:"senders"`
 	Followers     int                   `json:"followers"`
-	Sent          int64                 `json:"sent"`         // sends made
-	Acked         int64                 `json:"acked"`        // of which answered 200
-	Expected      int64                 `json:"expected"`     // acknowledged messages × followers of their chat
-	Delivered     int64                 `json:"delivered"`    // of those, seen by the follower
+	Sent          int64                 `json:"sent"`      // sends made
+	Acked         int64                 `json:"acked"`     // of which answered 200
+	Expected      int64                 `json:"expected"`  // acknowledged messages × followers of their chat
+	Delivered     int64                 `json:"delivered"` // of those, seen by the follower
+	Pulls         int64                 `json:"pulls"`     // the followers' pulls, drain included
+	PullsPerMsg   float64               `json:"pulls_per_delivered"`
+	WaitMs        int64                 `json:"wait_ms"`      // of each pull; 0: polling
 	UnackedSeen   int64                 `json:"unacked_seen"` // seen, though their send failed (stored, answer lost)
 	DrainSecs     float64               `json:"drain_secs"`   // how long followers took to catch up after the senders stopped
 	Delivery      Latency               `json:"delivery_latency_ms"`
@@ -49,7 +52,9 @@ type followSender struct {
 // follow runs Senders senders and Followers followers on min(Chats,
 // Senders) chats: sender s writes to chat s%chats and follower f tails
 // chat f%chats with forward pulls of followPage messages, following
-// next_cursor from 0 and waiting Poll after a page that is not full. Each
+// next_cursor from 0 and waiting Poll after a page that is not full, or,
+// with Wait, long-polling: every pull carries wait_ms and the next pull
+// follows at once. Each
 // message's text names its sender and sequence number, so that the
 // followers' streams can be checked against the acknowledged sends once
 // the senders stop and the followers have caught up (or Drain has passed).
@@ -63,7 +68,7 @@ func (r *runner) follow(ctx context.Context) (*Result, error) {
 	}
 	start := time.Now()
 	rec := NewRecorder(start, r.opts.Warmup, r.opts.window())
-	var seen atomic.Int64
+	var seen, pulls atomic.Int64
 	prog := startProgress(rec, r.progress, func() string { return fmt.Sprintf("%d messages seen", seen.Load()) })
 
 	sendersDone := make(chan struct{})
@@ -74,7 +79,7 @@ func (r *runner) follow(ctx context.Context) (*Result, error) {
 		verifiers[f] = NewVerifier(f)
 		acks := func() []Ack { return chatAcks(senders, f%nChats) }
 		wg.Go(func() {
-			r.tail(ctx, f, chats, f%nChats, verifiers[f], rec, &seen, sendersDone, acks)
+			r.tail(ctx, f, chats, f%nChats, verifiers[f], rec, &seen, &pulls, sendersDone, acks)
 			caughtUp[f] = time.Now()
 		})
 	}
@@ -90,7 +95,8 @@ func (r *runner) follow(ctx context.Context) (*Result, error) {
 	wg.Wait()
 	res := newResult(r.opts, rec, prog.Stop(), OpSend, OpPull)
 
-	fol := &Follow{Chats: nChats, Senders: r.opts.Senders, Followers: r.opts.Followers, AnomalyCounts: map[AnomalyKind]int64{}}
+	fol := &Follow{Chats: nChats, Senders: r.opts.Senders, Followers: r.opts.Followers, AnomalyCounts: map[AnomalyKind]int64{},
+		Pulls: pulls.Load(), WaitMs: r.opts.Wait.Milliseconds()}
 	for _, s := range senders {
 		fol.Sent += s.next
 		fol.Acked += int64(len(s.acks))
@@ -113,6 +119,9 @@ func (r *runner) follow(ctx context.Context) (*Result, error) {
 		fol.DrainSecs = max(fol.DrainSecs, t.Sub(stopped).Seconds())
 	}
 	fol.Delivery = LatencyOf(delivery)
+	if fol.Delivered > 0 {
+		fol.PullsPerMsg = float64(fol.Pulls) / float64(fol.Delivered)
+	}
 	fol.OK = fol.Acked > 0 && len(fol.AnomalyCounts) == 0
 	res.Follow = fol
 	return res, nil
@@ -164,7 +173,7 @@ func chatAcks(senders []*followSender, k int) []Ack {
 // seen every acknowledged message of the chat (acks may be called then),
 // Drain has passed, or ctx ends.
 func (r *runner) tail(ctx context.Context, f int, chats *chatSet, k int, v *Verifier, rec *Recorder,
-	seen *atomic.Int64, sendersDone <-chan struct{}, acks func() []Ack) {
+	seen, pulls *atomic.Int64, sendersDone <-chan struct{}, acks func() []Ack) {
 	worker := r.opts.Senders + f // its own recorder shard
 	var (
 		cursor   int64
@@ -178,8 +187,13 @@ func (r *runner) tail(ctx context.Context, f int, chats *chatSet, k int, v *Veri
 		}
 		page = Page{Messages: page.Messages[:0]}
 		start := time.Now()
-		err := r.client.Pull(ctx, chats.members[k][0], chats.pullURL(k, cursor), &page)
+		u := chats.pullURL(k, cursor)
+		if r.opts.Wait > 0 {
+			u += "&wait_ms=" + strconv.FormatInt(r.opts.Wait.Milliseconds(), 10)
+		}
+		err := r.client.Pull(ctx, chats.members[k][0], u, &page)
 		now := time.Now()
+		pulls.Add(1)
 		select {
 		case <-sendersDone:
 		default:
@@ -214,7 +228,9 @@ func (r *runner) tail(ctx context.Context, f int, chats *chatSet, k int, v *Veri
 		if !deadline.IsZero() && v.Missing(expected) == 0 {
 			return // caught up
 		}
-		sleep(ctx, r.opts.Poll)
+		if err != nil || r.opts.Wait == 0 {
+			sleep(ctx, r.opts.Poll) // a long poll has waited already
+		}
 	}
 }
 

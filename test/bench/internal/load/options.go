@@ -46,6 +46,7 @@ type Options struct {
 	Limit       int           `json:"limit"`       // page size of the pull scenario's pulls
 	Timeout     time.Duration `json:"timeout_ns"`  // of one request
 	Poll        time.Duration `json:"poll_ns"`     // follow: wait after a pull that found nothing new
+	Wait        time.Duration `json:"wait_ns"`     // follow: each pull's wait_ms (a long poll); 0: poll every Poll
 	Drain       time.Duration `json:"drain_ns"`    // follow: how long followers may catch up after the senders stop
 	RampUp      time.Duration `json:"ramp_up_ns"`  // reference: time over which the threads start
 	Loops       int           `json:"loops"`       // reference: requests per thread
@@ -127,6 +128,8 @@ func (o Options) Validate() error {
 		return errors.New("limit must be 1 to 100")
 	case o.Timeout <= 0 || o.Loops < 1 || o.RampUp < 0:
 		return errors.New("timeout and loops must be positive, ramp-up not negative")
+	case o.Wait < 0 || (o.Wait > 0 && o.Wait+time.Second > o.Timeout):
+		return errors.New("wait must not be negative, and timeout must exceed it by a second at least")
 	}
 	return nil
 }
@@ -141,6 +144,9 @@ func (o Options) String() string {
 		return b.String()
 	case ScenarioFollow:
 		fmt.Fprintf(&b, ", %d senders, %d followers, %d chats", o.Senders, o.Followers, o.followChats())
+		if o.Wait > 0 {
+			fmt.Fprintf(&b, ", long polls of wait_ms %d", o.Wait.Milliseconds())
+		}
 	case ScenarioPing:
 		fmt.Fprintf(&b, ", c=%d", o.Concurrency)
 	default:

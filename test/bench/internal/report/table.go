@@ -75,6 +75,11 @@ func writeFollow(b *strings.Builder, f *load.Follow) {
 	fmt.Fprintf(b, "  sends %d, acknowledged %d; deliveries seen %d of %d expected; unacknowledged but seen %d\n",
 		f.Sent, f.Acked, f.Delivered, f.Expected, f.UnackedSeen)
 	fmt.Fprintf(b, "  followers caught up %.3fs after the senders stopped\n", f.DrainSecs)
+	how := "polling"
+	if f.WaitMs > 0 {
+		how = fmt.Sprintf("long polls of wait_ms %d", f.WaitMs)
+	}
+	fmt.Fprintf(b, "  follower pulls %d (%s): %.2f per delivered message\n", f.Pulls, how, f.PullsPerMsg)
 	d := f.Delivery
 	fmt.Fprintf(b, "  delivery latency ms (acknowledgement to follower): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
 		d.P50, d.P90, d.P99, d.P999, d.Max)

@@ -1,0 +1,277 @@
+// Package notify wakes waiting pulls (long polls) when their chats take
+// messages. It implements pigeonhole.Notifier for one replica.
+//
+// A replica learns of new messages two ways. Its own sends reach it
+// through Sent, at once. Messages other replicas commit it learns from
+// the database, the one thing every replica shares: while anyone waits,
+// one goroutine asks the store every Interval for the chats whose newest
+// send time lies within the last Lookback (Store.Heads: one index range
+// scan of the chats table, as long as its answer), and wakes the waiters
+// of those chats whose cursor the chat has reached. That costs one query
+// per replica per Interval, whatever the number of waiters or of chats
+// waited on, and nothing when nobody waits; a waiter holds no database
+// connection, only its place in a map.
+//
+// Other designs were weighed. Asking for the rows of every waited-on
+// chat each tick costs a lookup per chat per tick: 10,000 idle long polls
+// would keep a core busy. Telling the other replicas directly (an RPC per
+// commit to each peer, or a key per chat in etcd) adds a write per send to
+// every replica or to etcd's raft log, and a second source of truth that
+// can lag or drop. Heads adds only an index on chats (last_send_time), kept
+// up to date in the transaction that stores the message.
+//
+// Lookback covers a transaction that took its send time a little before
+// it committed, and replica clocks that disagree a little: a commit that
+// becomes visible later than Lookback after its send time (or a clock
+// more than Lookback behind) is not seen by the query, and its waiters
+// learn of it when their wait ends and they poll again. Nothing is ever
+// lost or reordered either way: a wake is only a hint, the woken pull
+// reads through the store like any pull (pigeonhole.Notifier).
+//
+// The inbox waits on the same mechanism: an inbox pull whose answer would
+// be empty calls Wait with one Watch per chat of the member (From being
+// the inbox cursor), and is woken by a message in any of them, through
+// Sent or Heads alike; nothing here is specific to one chat per waiter.
+package notify
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+)
+
+// Defaults of Config.
+const (
+	DefaultInterval = 5 * time.Millisecond
+	DefaultLookback = 250 * time.Millisecond
+	DefaultMaxHeads = 1024
+)
+
+// Source is where a notifier learns of commits made elsewhere: every
+// pigeonhole.Store is one.
+type Source interface {
+	Heads(ctx context.Context, since int64, limit int) ([]pigeonhole.ChatHead, error)
+}
+
+// Config tunes a Notifier. Zero fields take the defaults.
+type Config struct {
+	// Interval is how often the source is asked while anyone waits
+	// (default DefaultInterval).
+	Interval time.Duration
+	// Lookback is how far back each look reaches (default
+	// DefaultLookback); see the package comment.
+	Lookback time.Duration
+	// MaxHeads bounds the chats one look returns, the newest first
+	// (default DefaultMaxHeads).
+	MaxHeads int
+	// Now is the clock looks are measured from (default time.Now).
+	Now func() time.Time
+	// Logger is told when looking fails and when it works again (default
+	// slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Interval <= 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.Lookback <= 0 {
+		c.Lookback = DefaultLookback
+	}
+	if c.MaxHeads <= 0 {
+		c.MaxHeads = DefaultMaxHeads
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// lookTimeout bounds one look at the source.
+const lookTimeout = time.Second
+
+// Notifier is a pigeonhole.Notifier. Build it with New and Stop it.
+type Notifier struct {
+	src Source
+	cfg Config
+
+	mu      sync.Mutex
+	chats   map[pigeonhole.ChatID]map[*waiter]int64 // chat → its waiters → their From
+	stopped bool
+
+	busy     chan struct{} // the first waiter arrived: start looking
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+var _ pigeonhole.Notifier = (*Notifier)(nil)
+
+// waiter is one Wait call. Its fields are guarded by Notifier.mu.
+type waiter struct {
+	woken chan struct{} // closed once, by a wake or by Stop
+	fired bool
+	found bool // woken by a message, not by Stop
+}
+
+// New returns a running notifier over src.
+func New(src Source, cfg Config) *Notifier {
+	n := &Notifier{
+		src:   src,
+		cfg:   cfg.withDefaults(),
+		chats: map[pigeonhole.ChatID]map[*waiter]int64{},
+		busy:  make(chan struct{}, 1),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	go n.look()
+	return n
+}
+
+// Wait implements pigeonhole.Notifier.
+func (n *Notifier) Wait(ctx context.Context, watches []pigeonhole.Watch) bool {
+	w := &waiter{woken: make(chan struct{})}
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return false
+	}
+	first := len(n.chats) == 0
+	for _, watch := range watches {
+		ws := n.chats[watch.Chat]
+		if ws == nil {
+			ws = map[*waiter]int64{}
+			n.chats[watch.Chat] = ws
+		}
+		ws[w] = watch.From
+	}
+	n.mu.Unlock()
+	if first {
+		select {
+		case n.busy <- struct{}{}:
+		default:
+		}
+	}
+
+	select {
+	case <-w.woken:
+	case <-ctx.Done():
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, watch := range watches {
+		if ws := n.chats[watch.Chat]; ws != nil {
+			delete(ws, w)
+			if len(ws) == 0 {
+				delete(n.chats, watch.Chat)
+			}
+		}
+	}
+	return w.found
+}
+
+// Sent implements pigeonhole.Notifier.
+func (n *Notifier) Sent(chat pigeonhole.ChatID, sendTime int64) {
+	n.mu.Lock()
+	n.wake(chat, sendTime)
+	n.mu.Unlock()
+}
+
+// wake wakes the waiters of chat whose From sendTime reaches. n.mu is held.
+func (n *Notifier) wake(chat pigeonhole.ChatID, sendTime int64) {
+	for w, from := range n.chats[chat] {
+		if sendTime >= from && !w.fired {
+			w.fired, w.found = true, true
+			close(w.woken)
+		}
+	}
+}
+
+// Waiting returns the number of chats waited on, for metrics and tests.
+func (n *Notifier) Waiting() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.chats)
+}
+
+// Stop answers every waiter at once (Wait returns false), makes later
+// Waits return false at once, and stops looking. It is for shutdown: a
+// stopping replica answers its long polls inside its drain instead of
+// holding them to the end. Calls after the first do nothing.
+func (n *Notifier) Stop() {
+	n.stopOnce.Do(func() {
+		n.mu.Lock()
+		n.stopped = true
+		for _, ws := range n.chats {
+			for w := range ws {
+				if !w.fired {
+					w.fired = true
+					close(w.woken)
+				}
+			}
+		}
+		n.mu.Unlock()
+		close(n.stop)
+		<-n.done
+	})
+}
+
+// look asks the source for recent heads every Interval while anyone waits.
+func (n *Notifier) look() {
+	defer close(n.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-n.stop
+		cancel()
+	}()
+	failing := false
+	timer := time.NewTimer(n.cfg.Interval)
+	defer timer.Stop()
+	for {
+		if n.Waiting() == 0 {
+			select {
+			case <-n.busy:
+			case <-n.stop:
+				return
+			}
+		}
+		timer.Reset(n.cfg.Interval)
+		select {
+		case <-timer.C:
+		case <-n.stop:
+			return
+		}
+		err := n.lookOnce(ctx)
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			n.cfg.Logger.Warn("notify: looking for new messages failed; waiting pulls wake only on this replica's sends until it works again", "error", err)
+		case err == nil && failing:
+			n.cfg.Logger.Info("notify: looking for new messages works again")
+		}
+		failing = err != nil
+	}
+}
+
+// lookOnce wakes the waiters of every chat the source reports.
+func (n *Notifier) lookOnce(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, lookTimeout)
+	defer cancel()
+	since := n.cfg.Now().Add(-n.cfg.Lookback).UnixMicro()
+	heads, err := n.src.Heads(ctx, since, n.cfg.MaxHeads)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	for _, h := range heads {
+		n.wake(h.Chat, h.LastSendTime)
+	}
+	n.mu.Unlock()
+	return nil
+}

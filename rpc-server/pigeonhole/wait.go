@@ -1,0 +1,55 @@
+package pigeonhole
+
+import (
+	"context"
+	"time"
+)
+
+// DefaultMaxWait is the longest a pull waits for a message (--max-wait).
+const DefaultMaxWait = 30 * time.Second
+
+// Watch asks to be told when chat may hold a message with SendTime >= From:
+// a forward page from cursor From would no longer be empty.
+type Watch struct {
+	Chat ChatID
+	From int64
+}
+
+// Notifier tells waiting pulls when to read again. A wake is a hint, never
+// data: the woken pull reads through the store as any pull does, so a
+// wrong wake costs one read and a missed one costs the wait; neither can
+// reorder or skip a message.
+type Notifier interface {
+	// Wait returns true as soon as one of watches may be satisfied, and
+	// false when ctx ends first or the notifier stops (then at once,
+	// and so for every later call).
+	Wait(ctx context.Context, watches []Watch) bool
+	// Sent tells the notifier of a message this process has stored, so
+	// that its waiters wake without waiting for the database to be looked
+	// at.
+	Sent(chat ChatID, sendTime int64)
+}
+
+// ChatHead is a chat's newest send time.
+type ChatHead struct {
+	Chat         ChatID
+	LastSendTime int64
+}
+
+// wait runs a waiting pull: page is the empty answer to q's first read.
+// It waits for a message in the chat, then reads again; the page that
+// reaches the caller is always one a plain read returned. When the wait
+// ends without a message (the time is up, the caller gave up, the
+// notifier stopped), it answers page: empty, with the request's cursor.
+func (s *Service) wait(ctx context.Context, q pageQuery, wait time.Duration, page Page) (Page, error) {
+	waitCtx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	watch := []Watch{{Chat: q.chat, From: q.cursor}}
+	for s.cfg.Notifier.Wait(waitCtx, watch) {
+		next, err := s.readPage(ctx, q)
+		if err != nil || len(next.Messages) > 0 {
+			return next, err
+		}
+	}
+	return page, nil
+}

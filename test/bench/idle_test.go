@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pigeonhole-im/pigeonhole/test/harness"
+)
+
+// idleWaiters is how many long polls BenchmarkIdleLongPolls holds, unless
+// PIGEONHOLE_IDLE_WAITERS says otherwise.
+const idleWaiters = 10_000
+
+// idleWindow is how long it measures: one --max-wait (the default), so
+// that every waiter's expiry and new poll falls in the window once.
+const idleWindow = 30 * time.Second
+
+// BenchmarkIdleLongPolls holds idleWaiters long polls (wait_ms 30000), each
+// on a chat of its own, through one gateway and one replica on the
+// embedded store, with nothing sent; each poll that expires polls again.
+// Once all wait, it measures over idleWindow the CPU both servers use
+// together, in percent of one core, and each one's RSS. Run it without
+// -race (a race build measures the detector):
+//
+//	go test -run '^$' -bench IdleLongPolls -benchtime 1x ./test/bench
+func BenchmarkIdleLongPolls(b *testing.B) {
+	if harness.RaceEnabled {
+		b.Skip("servers built with -race measure the detector")
+	}
+	// Each waiter holds a socket in this process and in the replica, and
+	// two in the gateway (client side and RPC side): where the open-file
+	// limit cannot be raised far enough, fewer waiters are held.
+	want := idleWaiters
+	if v := os.Getenv("PIGEONHOLE_IDLE_WAITERS"); v != "" {
+		var err error
+		if want, err = strconv.Atoi(v); err != nil || want < 1 {
+			b.Fatalf("PIGEONHOLE_IDLE_WAITERS=%q: want a positive number", v)
+		}
+	}
+	limit := raiseOpenFiles(uint64(2*want + 500))
+	waiters := min(want, (int(limit)-500)/2)
+	if waiters < want/2 {
+		b.Skipf("%d open files per process hold only %d waiters", limit, waiters)
+	}
+	b.Logf("%d long polls (open-file limit %d)", waiters, limit)
+	rpc := harness.StartRPCServer(b, harness.RPCOptions{})
+	gw := harness.StartGateway(b, harness.GatewayOptions{Services: []string{rpc.Addr},
+		ExtraArgs: []string{"--max-waiters", strconv.Itoa(waiters)}})
+	client := &http.Client{
+		Timeout:   time.Minute,
+		Transport: &http.Transport{MaxIdleConnsPerHost: waiters, DisableCompression: true},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var polls, failures atomic.Int64
+	for i := range waiters {
+		url := fmt.Sprintf("%s/api/pull?chat=idle%d:peer&wait_ms=30000", gw.URL, i)
+		go func() {
+			for ctx.Err() == nil {
+				polls.Add(1)
+				if err := getDiscard(ctx, client, url); err != nil && ctx.Err() == nil {
+					failures.Add(1)
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		}()
+		if i%50 == 49 {
+			time.Sleep(50 * time.Millisecond) // 1,000 new waiters a second
+		}
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		waiting, err := scrapeGauge(client, gw.URL+"/metrics", "pigeonhole_waiting_pulls")
+		if err == nil && int(waiting) == waiters {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%v of %d long polls waiting after 2 minutes (%v; %d failed polls)", waiting, waiters, err, failures.Load())
+		}
+	}
+	b.ResetTimer()
+	var cpuPercent float64
+	for range b.N {
+		pollsBefore, before := polls.Load(), cpuTime(b, rpc.PID())+cpuTime(b, gw.PID())
+		time.Sleep(idleWindow)
+		cpuPercent = 100 * (cpuTime(b, rpc.PID()) + cpuTime(b, gw.PID()) - before).Seconds() / idleWindow.Seconds()
+		b.Logf("%d new polls in the window", polls.Load()-pollsBefore)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(waiters), "waiters")
+	b.ReportMetric(cpuPercent, "%cpu-both")
+	b.ReportMetric(rssMiB(b, rpc.PID()), "MiB-rss-replica")
+	b.ReportMetric(rssMiB(b, gw.PID()), "MiB-rss-gateway")
+	if n := failures.Load(); n > 0 {
+		b.Errorf("%d long polls failed", n)
+	}
+	cancel()
+}
+
+// getDiscard GETs url and reads the answer, which must be 200.
+func getDiscard(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return nil
+}
+
+// scrapeGauge reads one unlabelled sample from a Prometheus text page.
+func scrapeGauge(client *http.Client, url, name string) (float64, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s: no %s", url, name)
+}
+
+// raiseOpenFiles lifts this process's open-file limit towards n, for it
+// and the servers it starts (they inherit it), and returns the limit.
+func raiseOpenFiles(n uint64) uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	if lim.Cur < n {
+		want := lim
+		want.Cur, want.Max = n, max(lim.Max, n)
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
+			return n
+		}
+		lim.Cur = max(lim.Cur, min(lim.Max, n))
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
+			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+		}
+	}
+	return lim.Cur
+}
+
+// cpuTime is the user and system CPU time process pid has used.
+func cpuTime(tb testing.TB, pid int) time.Duration {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The fields after the command (which may hold spaces) start at state.
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+}
+
+// rssMiB is process pid's resident set size in MiB.
+func rssMiB(tb testing.TB, pid int) float64 {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kib / 1024
+		}
+	}
+	tb.Fatalf("no VmRSS for pid %d", pid)
+	return 0
+}
