@@ -50,8 +50,9 @@ const string CredentialKey = "authorization"
 
 // Message is one chat message.
 struct Message {
-    // Chat is the chat id, "a:b" for the two members a and b. The service
-    // accepts either order and stores the canonical one.
+    // Chat is the chat id, "a:b" for the two members a and b (or a group
+    // id, see CreateGroup). The service accepts either order and stores
+    // the canonical one.
     1: string Chat
     // Text is the message body.
     2: string Text
@@ -187,6 +188,111 @@ struct PullBatchResponse {
     3: optional list<PullResponse> Items
 }
 
+// A chat id is either "a:b" for the two members a and b, or a group id
+// (no ':'), which the service generates in CreateGroup. Send and Pull work
+// alike on both. Actor, Member: the member acting or concerned; with
+// authentication on, the service takes it from the verified caller.
+
+// Group is a chat whose members the service keeps.
+struct Group {
+    1: required string Chat
+    2: required string Title
+    // Owner may remove anyone; empty when there is none.
+    3: required string Owner
+    // Members in byte order.
+    4: required list<string> Members
+    // CreatedAt in µs since the Unix epoch.
+    5: required i64 CreatedAt
+}
+
+// CreateGroupRequest asks for a new group.
+struct CreateGroupRequest {
+    1: required list<string> Members
+    2: optional string Title
+    // Actor, when set, joins the members and becomes the owner.
+    3: optional string Actor
+}
+
+// GetGroupRequest asks for a chat's title and members.
+struct GetGroupRequest {
+    1: required string Chat
+    // Actor, when set, must be a member.
+    2: optional string Actor
+}
+
+// ChangeMembersRequest adds and removes a group's members: members may
+// add, the owner may remove anyone, anyone may remove themselves.
+struct ChangeMembersRequest {
+    1: required string Chat
+    2: required string Actor
+    3: optional list<string> Add
+    4: optional list<string> Remove
+}
+
+// GroupResponse answers CreateGroup, GetGroup and ChangeMembers.
+struct GroupResponse {
+    1: required i32 Code
+    2: required string Msg
+    // Group as it is after the call; set when Code is 0.
+    3: optional Group Group
+}
+
+// InboxRequest asks for one page of a member's chats, newest activity
+// first.
+struct InboxRequest {
+    1: required string Member
+    // Cursor is empty for the first page, or a NextCursor.
+    2: optional string Cursor
+    // Limit as in PullRequest.
+    3: optional i32 Limit
+}
+
+// InboxEntry is one chat of an inbox.
+struct InboxEntry {
+    1: required string Chat
+    2: required string Title
+    3: required list<string> Members
+    // LastMessage is the newest message, its Text cut to a preview of at
+    // most 200 bytes; absent when the chat has none.
+    4: optional Message LastMessage
+    // Activity (µs) orders the inbox.
+    5: required i64 Activity
+    // ReadUpTo is the member's read marker (a SendTime; 0: nothing read).
+    6: required i64 ReadUpTo
+    // Unread counts messages from others after ReadUpTo, exactly up to
+    // 999; UnreadCapped says there are more.
+    7: required i32 Unread
+    8: required bool UnreadCapped
+}
+
+// InboxResponse is one page of an inbox.
+struct InboxResponse {
+    1: required i32 Code
+    2: required string Msg
+    3: optional list<InboxEntry> Chats
+    4: optional bool HasMore
+    // NextCursor is opaque. With HasMore it names the next page; on the
+    // last page it means "newer than everything listed".
+    5: optional string NextCursor
+}
+
+// MarkReadRequest moves a member's read marker forward.
+struct MarkReadRequest {
+    1: required string Chat
+    2: required string Member
+    // SendTime of the newest message read.
+    3: required i64 SendTime
+}
+
+// MarkReadResponse is the marker after the call and what follows it.
+struct MarkReadResponse {
+    1: required i32 Code
+    2: required string Msg
+    3: optional i64 ReadUpTo
+    4: optional i32 Unread
+    5: optional bool UnreadCapped
+}
+
 // IMService stores and serves chat messages.
 service IMService {
     // Send stores one message and returns its assigned send time.
@@ -199,4 +305,14 @@ service IMService {
     SendBatchResponse SendBatch(1: SendBatchRequest req)
     // PullBatch is many Pulls in one call.
     PullBatchResponse PullBatch(1: PullBatchRequest req)
+    // CreateGroup creates a group chat with a new id.
+    GroupResponse CreateGroup(1: CreateGroupRequest req)
+    // GetGroup returns a chat's title and members.
+    GroupResponse GetGroup(1: GetGroupRequest req)
+    // ChangeMembers adds and removes a group's members.
+    GroupResponse ChangeMembers(1: ChangeMembersRequest req)
+    // Inbox returns one page of a member's chats.
+    InboxResponse Inbox(1: InboxRequest req)
+    // MarkRead moves a member's read marker in a chat.
+    MarkReadResponse MarkRead(1: MarkReadRequest req)
 }

@@ -34,6 +34,7 @@ type config struct {
 	MaxTextBytes  int
 	MaxPull       int
 	MaxPageBytes  int
+	MaxGroup      int
 	CommitLanes   int
 	RangeCacheMiB int
 	MaxWait       time.Duration
@@ -63,6 +64,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.MaxPull, "max-pull", "PIGEONHOLE_MAX_PULL", pigeonhole.DefaultMaxPull, "largest page a pull returns")
 	fs.Int(&cfg.MaxPageBytes, "max-page-bytes", "PIGEONHOLE_MAX_PAGE_BYTES", pigeonhole.DefaultMaxPageBytes,
 		"most text in bytes one page carries: a page stops before the message that would go past it (at least --max-text-bytes)")
+	fs.Int(&cfg.MaxGroup, "max-group-members", "PIGEONHOLE_MAX_GROUP_MEMBERS", pigeonhole.DefaultMaxGroupMembers, "most members of a group chat")
 	fs.Int(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", mysql.DefaultCommitLanes, "most group-commit transactions at once (MySQL); one more starts only when the newest has run "+sqlstore.DefaultStallAfter.String())
 	fs.Int(&cfg.RangeCacheMiB, "range-cache-mib", "PIGEONHOLE_RANGE_CACHE_MIB", 32,
 		"memory for history already read, answered without the database (new messages always come from it); 0: off")
@@ -109,8 +111,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.MaxWait <= 0 || cfg.WaitPoll <= 0 {
 		return config{}, fmt.Errorf("--max-wait and --wait-poll must be positive")
 	}
-	if cfg.MaxTextBytes <= 0 || cfg.MaxPull <= 0 {
-		return config{}, fmt.Errorf("--max-text-bytes and --max-pull must be positive")
+	if cfg.MaxTextBytes <= 0 || cfg.MaxPull <= 0 || cfg.MaxGroup <= 0 {
+		return config{}, fmt.Errorf("--max-text-bytes, --max-pull and --max-group-members must be positive")
 	}
 	if cfg.MaxPageBytes < cfg.MaxTextBytes {
 		// A page of one message must fit, or it would be over the budget.
@@ -127,7 +129,8 @@ func (c config) logAttrs(redact func(string) string) []any {
 	}
 	return append([]any{
 		"rpc_addr", c.RPCAddr, "advertise_addr", c.AdvertiseAddr, "store", store,
-		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "max_page_bytes", c.MaxPageBytes, "commit_lanes", c.CommitLanes,
+		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "max_page_bytes", c.MaxPageBytes, "max_group_members", c.MaxGroup,
+		"commit_lanes", c.CommitLanes,
 		"range_cache_mib", c.RangeCacheMiB, "max_wait", c.MaxWait, "wait_poll", c.WaitPoll, "etcd", c.Etcd,
 		"etcd_user", c.EtcdUser, "etcd_password_file", c.EtcdPasswordFile,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,

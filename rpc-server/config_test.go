@@ -50,7 +50,13 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || off.RangeCacheMiB != 0 {
 		t.Fatalf("PIGEONHOLE_RANGE_CACHE_MIB=0: got %d, %v", off.RangeCacheMiB, err)
 	}
-	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}, {"--max-wait", "0s"}, {"--wait-poll", "0s"}, {"--auth", "on"}, {"--auth", "jwt"}} {
+	if def.MaxGroup != 1000 {
+		t.Fatalf("defaults: --max-group-members %d", def.MaxGroup)
+	}
+	if small, err := parseConfig([]string{"--max-group-members", "50"}, func(string) string { return "" }, io.Discard); err != nil || small.MaxGroup != 50 {
+		t.Fatalf("--max-group-members 50: got %d, %v", small.MaxGroup, err)
+	}
+	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}, {"--max-wait", "0s"}, {"--wait-poll", "0s"}, {"--max-group-members", "0"}, {"--auth", "on"}, {"--auth", "jwt"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}

@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{
 		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxPageBytes: cfg.MaxPageBytes,
-		MaxWait: cfg.MaxWait, Notifier: notifier, RequireCaller: cfg.Auth.On(),
+		MaxWait: cfg.MaxWait, Notifier: notifier, MaxGroupMembers: cfg.MaxGroup, RequireCaller: cfg.Auth.On(),
 	})
 
 	lns, err := listen(cfg)

@@ -147,3 +147,73 @@ func decodeDetail(err error) string {
 	s = strings.TrimLeft(s, " \u00a0")
 	return clip(s, 200)
 }
+
+// bindMessage reads a JSON or protobuf body into m: the bodies with lists
+// (members) have no form encoding. Errors: invalid_argument, too_large,
+// unsupported_media_type.
+func bindMessage(ctx *app.RequestContext, maxBody int, m proto.Message) error {
+	kind, body, err := readRequest(ctx, maxBody)
+	if err != nil {
+		return err
+	}
+	if kind != bodyJSON && kind != bodyProtobuf {
+		return invalidf("the body must be JSON or protobuf")
+	}
+	return unmarshal(kind, body, m)
+}
+
+// bindInbox reads an inbox request: its query string, or a body. Errors:
+// invalid_argument, too_large, unsupported_media_type.
+func bindInbox(ctx *app.RequestContext, maxBody int) (pigeonhole.InboxRequest, error) {
+	kind, body, err := readRequest(ctx, maxBody)
+	if err != nil {
+		return pigeonhole.InboxRequest{}, err
+	}
+	if kind == bodyJSON || kind == bodyProtobuf {
+		var in pb.InboxRequest
+		if err := unmarshal(kind, body, &in); err != nil {
+			return pigeonhole.InboxRequest{}, err
+		}
+		return pigeonhole.InboxRequest{Member: in.Member, Limit: in.Limit, Cursor: in.Cursor}, nil
+	}
+	f, err := formFields(ctx, kind, body)
+	if err != nil {
+		return pigeonhole.InboxRequest{}, err
+	}
+	req := pigeonhole.InboxRequest{Member: f.field("member"), Cursor: f.field("cursor")}
+	if s := f.field("limit"); s != "" {
+		limit, err := strconv.ParseInt(s, 10, 32)
+		if err != nil {
+			return pigeonhole.InboxRequest{}, invalidf("limit must be a 32-bit integer, got %q", clip(s, 32))
+		}
+		req.Limit = int32(limit)
+	}
+	return req, nil
+}
+
+// bindRead reads a read-marker request from a body of any kind. Errors:
+// invalid_argument, too_large, unsupported_media_type.
+func bindRead(ctx *app.RequestContext, maxBody int) (pigeonhole.ReadRequest, error) {
+	kind, body, err := readRequest(ctx, maxBody)
+	if err != nil {
+		return pigeonhole.ReadRequest{}, err
+	}
+	if kind == bodyJSON || kind == bodyProtobuf {
+		var in pb.ReadRequest
+		if err := unmarshal(kind, body, &in); err != nil {
+			return pigeonhole.ReadRequest{}, err
+		}
+		return pigeonhole.ReadRequest{Chat: in.Chat, Member: in.Member, SendTime: in.SendTime}, nil
+	}
+	f, err := formFields(ctx, kind, body)
+	if err != nil {
+		return pigeonhole.ReadRequest{}, err
+	}
+	req := pigeonhole.ReadRequest{Chat: f.field("chat"), Member: f.field("member")}
+	if s := f.field("send_time"); s != "" {
+		if req.SendTime, err = strconv.ParseInt(s, 10, 64); err != nil {
+			return pigeonhole.ReadRequest{}, invalidf("send_time must be an integer, got %q", clip(s, 32))
+		}
+	}
+	return req, nil
+}

@@ -166,8 +166,8 @@ func appendError(dst []byte, code pigeonhole.Code, message string) []byte {
 // building it first.
 func appendChat(dst []byte, chat pigeonhole.ChatID) []byte {
 	a, b := chat.Members()
-	if a == "" {
-		return append(dst, `""`...)
+	if a == "" || chat.IsGroup() {
+		return appendString(dst, a)
 	}
 	dst = append(dst, '"')
 	dst = appendEscaped(dst, a)

@@ -32,6 +32,11 @@ type MessageService interface {
 	Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonhole.Message, error)
 	Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error)
 	Ready(ctx context.Context) error
+	CreateGroup(ctx context.Context, req pigeonhole.CreateGroupRequest) (pigeonhole.Group, error)
+	Group(ctx context.Context, req pigeonhole.GroupRequest) (pigeonhole.Group, error)
+	ChangeMembers(ctx context.Context, req pigeonhole.ChangeMembersRequest) (pigeonhole.Group, error)
+	Inbox(ctx context.Context, req pigeonhole.InboxRequest) (pigeonhole.InboxPage, error)
+	MarkRead(ctx context.Context, req pigeonhole.ReadRequest) (pigeonhole.ReadState, error)
 }
 
 var _ MessageService = (*pigeonhole.Service)(nil)
@@ -221,6 +226,11 @@ func Register(e *route.Engine, svc MessageService, cfg Config) {
 		{consts.MethodPost, "/api/send", g.send},
 		{consts.MethodGet, "/api/pull", g.pull},
 		{consts.MethodPost, "/api/pull", g.pull},
+		{consts.MethodPost, "/api/chats", g.createChat},
+		{consts.MethodGet, "/api/chats/:chat", g.getChat},
+		{consts.MethodPost, "/api/chats/:chat/members", g.changeMembers},
+		{consts.MethodGet, "/api/inbox", g.inbox},
+		{consts.MethodPost, "/api/read", g.read},
 	}
 	if g.cfg.Metrics != nil {
 		// /metrics itself is served on a listener of its own (OpsHandler).

@@ -288,7 +288,7 @@ func TestErrorMapping(t *testing.T) {
 		if got, want := perr.Code, "invalid_argument"; got != want {
 			t.Fatalf("code: got %q, want %q", got, want)
 		}
-		if got, want := perr.Message, `chat "bad" must be two member ids joined by ':'`; got != want {
+		if got, want := perr.Message, `chat "bad" must be two member ids joined by ':' or a group id`; got != want {
 			t.Fatalf("message: got %q, want %q", got, want)
 		}
 	})

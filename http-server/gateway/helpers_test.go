@@ -163,3 +163,26 @@ func (f *fakeService) Ready(ctx context.Context) error {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// errNotFaked answers the calls a fakeService does not fake.
+var errNotFaked = pigeonhole.Errorf(pigeonhole.CodeUnavailable, "not faked")
+
+func (f *fakeService) CreateGroup(context.Context, pigeonhole.CreateGroupRequest) (pigeonhole.Group, error) {
+	return pigeonhole.Group{}, errNotFaked
+}
+
+func (f *fakeService) Group(context.Context, pigeonhole.GroupRequest) (pigeonhole.Group, error) {
+	return pigeonhole.Group{}, errNotFaked
+}
+
+func (f *fakeService) ChangeMembers(context.Context, pigeonhole.ChangeMembersRequest) (pigeonhole.Group, error) {
+	return pigeonhole.Group{}, errNotFaked
+}
+
+func (f *fakeService) Inbox(context.Context, pigeonhole.InboxRequest) (pigeonhole.InboxPage, error) {
+	return pigeonhole.InboxPage{}, errNotFaked
+}
+
+func (f *fakeService) MarkRead(context.Context, pigeonhole.ReadRequest) (pigeonhole.ReadState, error) {
+	return pigeonhole.ReadState{}, errNotFaked
+}

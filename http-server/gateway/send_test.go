@@ -179,7 +179,7 @@ func TestSendErrors(t *testing.T) {
 		{"MalformedJSON", `{"chat":"a1:a2",`, "", 400, "invalid_argument", "invalid JSON body"},
 		{"WrongType", `{"chat":12,"text":"x","sender":"a1"}`, "", 400, "invalid_argument", "string field chat"},
 		{"InvalidUTF8", "{\"chat\":\"a1:a2\",\"text\":\"\xff\",\"sender\":\"a1\"}", "", 400, "invalid_argument", "UTF-8"},
-		{"BadChatID", `{"chat":"a1a2","text":"x","sender":"a1"}`, "", 400, "invalid_argument", `chat "a1a2" must be two member ids joined by ':'`},
+		{"BadChatID", `{"chat":"a1a2","text":"x","sender":"a1"}`, "", 400, "invalid_argument", `chat "a1a2" must be two member ids joined by ':' or a group id`},
 		{"SenderNotMember", `{"chat":"a1:a2","text":"x","sender":"a3"}`, "", 400, "invalid_argument", `sender "a3" is not a member of chat "a1:a2"`},
 		{"EmptyText", `{"chat":"a1:a2","text":"","sender":"a1"}`, "", 400, "invalid_argument", "text is required"},
 		{"BadClientMsgID", `{"chat":"a1:a2","text":"x","sender":"a1","client_msg_id":"a b"}`, "", 400, "invalid_argument", "client_msg_id"},

@@ -31,7 +31,8 @@ const (
 // Message is one chat message as returned by a pull.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// chat is the canonical chat id, "a:b" for the two members a and b.
+	// chat is the canonical chat id, "a:b" for the two members a and b, or a
+	// group id.
 	Chat string `protobuf:"bytes,1,opt,name=chat,proto3" json:"chat,omitempty"`
 	// text is the message body.
 	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
@@ -443,6 +444,622 @@ func (x *Error) GetMessage() string {
 	return ""
 }
 
+// CreateChatRequest is the body of POST /api/chats: a new group.
+type CreateChatRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// members of the group; member, when set, joins them as the owner.
+	Members []string `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	// title of the group, at most 256 bytes.
+	Title         string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Member        string `protobuf:"bytes,3,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateChatRequest) Reset() {
+	*x = CreateChatRequest{}
+	mi := &file_idl_http_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateChatRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateChatRequest) ProtoMessage() {}
+
+func (x *CreateChatRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idl_http_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateChatRequest.ProtoReflect.Descriptor instead.
+func (*CreateChatRequest) Descriptor() ([]byte, []int) {
+	return file_idl_http_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CreateChatRequest) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *CreateChatRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *CreateChatRequest) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+// Chat is a chat's title and members (POST /api/chats, GET
+// /api/chats/{chat}, POST /api/chats/{chat}/members).
+type Chat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Chat  string                 `protobuf:"bytes,1,opt,name=chat,proto3" json:"chat,omitempty"`
+	Title string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	// owner may remove anyone; empty when there is none.
+	Owner string `protobuf:"bytes,3,opt,name=owner,proto3" json:"owner,omitempty"`
+	// members in byte order.
+	Members []string `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
+	// created_at in µs since the Unix epoch (0 for a two-member chat).
+	CreatedAt     int64 `protobuf:"varint,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Chat) Reset() {
+	*x = Chat{}
+	mi := &file_idl_http_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Chat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Chat) ProtoMessage() {}
+
+func (x *Chat) ProtoReflect() protoreflect.Message {
+	mi := &file_idl_http_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Chat.ProtoReflect.Descriptor instead.
+func (*Chat) Descriptor() ([]byte, []int) {
+	return file_idl_http_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Chat) GetChat() string {
+	if x != nil {
+		return x.Chat
+	}
+	return ""
+}
+
+func (x *Chat) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Chat) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *Chat) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *Chat) GetCreatedAt() int64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+// ChangeMembersRequest is the body of POST /api/chats/{chat}/members:
+// members may add, the owner may remove anyone, anyone may remove
+// themselves.
+type ChangeMembersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Add           []string               `protobuf:"bytes,1,rep,name=add,proto3" json:"add,omitempty"`
+	Remove        []string               `protobuf:"bytes,2,rep,name=remove,proto3" json:"remove,omitempty"`
+	Member        string                 `protobuf:"bytes,3,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeMembersRequest) Reset() {
+	*x = ChangeMembersRequest{}
+	mi := &file_idl_http_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeMembersRequest) ProtoMessage() {}
+
+func (x *ChangeMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idl_http_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeMembersRequest.ProtoReflect.Descriptor instead.
+func (*ChangeMembersRequest) Descriptor() ([]byte, []int) {
+	return file_idl_http_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ChangeMembersRequest) GetAdd() []string {
+	if x != nil {
+		return x.Add
+	}
+	return nil
+}
+
+func (x *ChangeMembersRequest) GetRemove() []string {
+	if x != nil {
+		return x.Remove
+	}
+	return nil
+}
+
+func (x *ChangeMembersRequest) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+// InboxRequest asks for one page of a member's chats (GET /api/inbox).
+type InboxRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Member string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	// limit as for pull.
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// cursor is empty for the first page, or a next_cursor.
+	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboxRequest) Reset() {
+	*x = InboxRequest{}
+	mi := &file_idl_http_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboxRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboxRequest) ProtoMessage() {}
+
+func (x *InboxRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idl_http_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboxRequest.ProtoReflect.Descriptor instead.
+func (*InboxRequest) Descriptor() ([]byte, []int) {
+	return file_idl_http_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *InboxRequest) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *InboxRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *InboxRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// LastMessage is a chat's newest message, its text cut to a preview of at
+// most 200 bytes on a UTF-8 boundary.
+type LastMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sender        string                 `protobuf:"bytes,1,opt,name=sender,proto3" json:"sender,omitempty"`
+	SendTime      int64                  `protobuf:"varint,2,opt,name=send_time,json=sendTime,proto3" json:"send_time,omitempty"`
+	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LastMessage) Reset() {
+	*x = LastMessage{}
+	mi := &file_idl_http_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LastMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LastMessage) ProtoMessage() {}
+
+func (x *LastMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_idl_http_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LastMessage.ProtoReflect.Descriptor instead.
+func (*LastMessage) Descriptor() ([]byte, []int) {
+	return file_idl_http_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *LastMessage) GetSender() string {
+	if x != nil {
+		return x.Sender
+	}
+	return ""
+}
+
+func (x *LastMessage) GetSendTime() int64 {
+	if x != nil {
+		return x.SendTime
+	}
+	return 0
+}
+
+func (x *LastMessage) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// InboxEntry is one chat of an inbox.
+type InboxEntry struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Chat    string                 `protobuf:"bytes,1,opt,name=chat,proto3" json:"chat,omitempty"`
+	Title   string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Members []string               `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`
+	// last_message is absent (JSON null) for a group without messages.
+	LastMessage *LastMessage `protobuf:"bytes,4,opt,name=last_message,json=lastMessage,proto3" json:"last_message,omitempty"`
+	// unread counts messages from others after read_up_to, exactly up to
+	// 999; unread_capped says there are more.
+	Unread       int32 `protobuf:"varint,5,opt,name=unread,proto3" json:"unread,omitempty"`
+	UnreadCapped bool  `protobuf:"varint,6,opt,name=unread_capped,json=unreadCapped,proto3" json:"unread_capped,omitempty"`
+	// read_up_to is the member's read marker, a send time (0: none).
+	ReadUpTo      int64 `protobuf:"varint,7,opt,name=read_up_to,json=readUpTo,proto3" json:"read_up_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboxEntry) Reset() {
+	*x = InboxEntry{}
+	mi := &file_idl_http_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboxEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboxEntry) ProtoMessage() {}
+
+func (x *InboxEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_idl_http_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboxEntry.ProtoReflect.Descriptor instead.
+func (*InboxEntry) Descriptor() ([]byte, []int) {
+	return file_idl_http_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *InboxEntry) GetChat() string {
+	if x != nil {
+		return x.Chat
+	}
+	return ""
+}
+
+func (x *InboxEntry) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *InboxEntry) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *InboxEntry) GetLastMessage() *LastMessage {
+	if x != nil {
+		return x.LastMessage
+	}
+	return nil
+}
+
+func (x *InboxEntry) GetUnread() int32 {
+	if x != nil {
+		return x.Unread
+	}
+	return 0
+}
+
+func (x *InboxEntry) GetUnreadCapped() bool {
+	if x != nil {
+		return x.UnreadCapped
+	}
+	return false
+}
+
+func (x *InboxEntry) GetReadUpTo() int64 {
+	if x != nil {
+		return x.ReadUpTo
+	}
+	return 0
+}
+
+// InboxResponse is one page of an inbox, newest activity first.
+type InboxResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Chats   []*InboxEntry          `protobuf:"bytes,1,rep,name=chats,proto3" json:"chats,omitempty"`
+	HasMore bool                   `protobuf:"varint,2,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	// next_cursor is opaque. With has_more it names the next page; on the
+	// last page it means "newer than everything listed": the same call later
+	// returns only the chats with newer activity.
+	NextCursor    string `protobuf:"bytes,3,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboxResponse) Reset() {
+	*x = InboxResponse{}
+	mi := &file_idl_http_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboxResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboxResponse) ProtoMessage() {}
+
+func (x *InboxResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idl_http_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboxResponse.ProtoReflect.Descriptor instead.
+func (*InboxResponse) Descriptor() ([]byte, []int) {
+	return file_idl_http_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *InboxResponse) GetChats() []*InboxEntry {
+	if x != nil {
+		return x.Chats
+	}
+	return nil
+}
+
+func (x *InboxResponse) GetHasMore() bool {
+	if x != nil {
+		return x.HasMore
+	}
+	return false
+}
+
+func (x *InboxResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+// ReadRequest is the body of POST /api/read: the member has read chat up
+// to send_time. A marker only moves forward.
+type ReadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Chat          string                 `protobuf:"bytes,1,opt,name=chat,proto3" json:"chat,omitempty"`
+	Member        string                 `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
+	SendTime      int64                  `protobuf:"varint,3,opt,name=send_time,json=sendTime,proto3" json:"send_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadRequest) Reset() {
+	*x = ReadRequest{}
+	mi := &file_idl_http_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadRequest) ProtoMessage() {}
+
+func (x *ReadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idl_http_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
+func (*ReadRequest) Descriptor() ([]byte, []int) {
+	return file_idl_http_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ReadRequest) GetChat() string {
+	if x != nil {
+		return x.Chat
+	}
+	return ""
+}
+
+func (x *ReadRequest) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *ReadRequest) GetSendTime() int64 {
+	if x != nil {
+		return x.SendTime
+	}
+	return 0
+}
+
+// ReadResponse is the marker after POST /api/read and what follows it.
+type ReadResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReadUpTo      int64                  `protobuf:"varint,1,opt,name=read_up_to,json=readUpTo,proto3" json:"read_up_to,omitempty"`
+	Unread        int32                  `protobuf:"varint,2,opt,name=unread,proto3" json:"unread,omitempty"`
+	UnreadCapped  bool                   `protobuf:"varint,3,opt,name=unread_capped,json=unreadCapped,proto3" json:"unread_capped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadResponse) Reset() {
+	*x = ReadResponse{}
+	mi := &file_idl_http_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadResponse) ProtoMessage() {}
+
+func (x *ReadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idl_http_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
+func (*ReadResponse) Descriptor() ([]byte, []int) {
+	return file_idl_http_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ReadResponse) GetReadUpTo() int64 {
+	if x != nil {
+		return x.ReadUpTo
+	}
+	return 0
+}
+
+func (x *ReadResponse) GetUnread() int32 {
+	if x != nil {
+		return x.Unread
+	}
+	return 0
+}
+
+func (x *ReadResponse) GetUnreadCapped() bool {
+	if x != nil {
+		return x.UnreadCapped
+	}
+	return false
+}
+
 var File_idl_http_proto protoreflect.FileDescriptor
 
 const file_idl_http_proto_rawDesc = "" +
@@ -474,7 +1091,54 @@ const file_idl_http_proto_rawDesc = "" +
 	"nextCursor\"5\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessageB7Z5github.com/pigeonhole-im/pigeonhole/http-server/pb;pbb\x06proto3"
+	"\amessage\x18\x02 \x01(\tR\amessage\"[\n" +
+	"\x11CreateChatRequest\x12\x18\n" +
+	"\amembers\x18\x01 \x03(\tR\amembers\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x16\n" +
+	"\x06member\x18\x03 \x01(\tR\x06member\"\x7f\n" +
+	"\x04Chat\x12\x12\n" +
+	"\x04chat\x18\x01 \x01(\tR\x04chat\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x14\n" +
+	"\x05owner\x18\x03 \x01(\tR\x05owner\x12\x18\n" +
+	"\amembers\x18\x04 \x03(\tR\amembers\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\x05 \x01(\x03R\tcreatedAt\"X\n" +
+	"\x14ChangeMembersRequest\x12\x10\n" +
+	"\x03add\x18\x01 \x03(\tR\x03add\x12\x16\n" +
+	"\x06remove\x18\x02 \x03(\tR\x06remove\x12\x16\n" +
+	"\x06member\x18\x03 \x01(\tR\x06member\"T\n" +
+	"\fInboxRequest\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\tR\x06member\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x16\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\"V\n" +
+	"\vLastMessage\x12\x16\n" +
+	"\x06sender\x18\x01 \x01(\tR\x06sender\x12\x1b\n" +
+	"\tsend_time\x18\x02 \x01(\x03R\bsendTime\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"\xec\x01\n" +
+	"\n" +
+	"InboxEntry\x12\x12\n" +
+	"\x04chat\x18\x01 \x01(\tR\x04chat\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
+	"\amembers\x18\x03 \x03(\tR\amembers\x12?\n" +
+	"\flast_message\x18\x04 \x01(\v2\x1c.pigeonhole.http.LastMessageR\vlastMessage\x12\x16\n" +
+	"\x06unread\x18\x05 \x01(\x05R\x06unread\x12#\n" +
+	"\runread_capped\x18\x06 \x01(\bR\funreadCapped\x12\x1c\n" +
+	"\n" +
+	"read_up_to\x18\a \x01(\x03R\breadUpTo\"~\n" +
+	"\rInboxResponse\x121\n" +
+	"\x05chats\x18\x01 \x03(\v2\x1b.pigeonhole.http.InboxEntryR\x05chats\x12\x19\n" +
+	"\bhas_more\x18\x02 \x01(\bR\ahasMore\x12\x1f\n" +
+	"\vnext_cursor\x18\x03 \x01(\tR\n" +
+	"nextCursor\"V\n" +
+	"\vReadRequest\x12\x12\n" +
+	"\x04chat\x18\x01 \x01(\tR\x04chat\x12\x16\n" +
+	"\x06member\x18\x02 \x01(\tR\x06member\x12\x1b\n" +
+	"\tsend_time\x18\x03 \x01(\x03R\bsendTime\"i\n" +
+	"\fReadResponse\x12\x1c\n" +
+	"\n" +
+	"read_up_to\x18\x01 \x01(\x03R\breadUpTo\x12\x16\n" +
+	"\x06unread\x18\x02 \x01(\x05R\x06unread\x12#\n" +
+	"\runread_capped\x18\x03 \x01(\bR\funreadCappedB7Z5github.com/pigeonhole-im/pigeonhole/http-server/pb;pbb\x06proto3"
 
 var (
 	file_idl_http_proto_rawDescOnce sync.Once
@@ -488,22 +1152,33 @@ func file_idl_http_proto_rawDescGZIP() []byte {
 	return file_idl_http_proto_rawDescData
 }
 
-var file_idl_http_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_idl_http_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_idl_http_proto_goTypes = []any{
-	(*Message)(nil),      // 0: pigeonhole.http.Message
-	(*SendRequest)(nil),  // 1: pigeonhole.http.SendRequest
-	(*SendResponse)(nil), // 2: pigeonhole.http.SendResponse
-	(*PullRequest)(nil),  // 3: pigeonhole.http.PullRequest
-	(*PullResponse)(nil), // 4: pigeonhole.http.PullResponse
-	(*Error)(nil),        // 5: pigeonhole.http.Error
+	(*Message)(nil),              // 0: pigeonhole.http.Message
+	(*SendRequest)(nil),          // 1: pigeonhole.http.SendRequest
+	(*SendResponse)(nil),         // 2: pigeonhole.http.SendResponse
+	(*PullRequest)(nil),          // 3: pigeonhole.http.PullRequest
+	(*PullResponse)(nil),         // 4: pigeonhole.http.PullResponse
+	(*Error)(nil),                // 5: pigeonhole.http.Error
+	(*CreateChatRequest)(nil),    // 6: pigeonhole.http.CreateChatRequest
+	(*Chat)(nil),                 // 7: pigeonhole.http.Chat
+	(*ChangeMembersRequest)(nil), // 8: pigeonhole.http.ChangeMembersRequest
+	(*InboxRequest)(nil),         // 9: pigeonhole.http.InboxRequest
+	(*LastMessage)(nil),          // 10: pigeonhole.http.LastMessage
+	(*InboxEntry)(nil),           // 11: pigeonhole.http.InboxEntry
+	(*InboxResponse)(nil),        // 12: pigeonhole.http.InboxResponse
+	(*ReadRequest)(nil),          // 13: pigeonhole.http.ReadRequest
+	(*ReadResponse)(nil),         // 14: pigeonhole.http.ReadResponse
 }
 var file_idl_http_proto_depIdxs = []int32{
-	0, // 0: pigeonhole.http.PullResponse.messages:type_name -> pigeonhole.http.Message
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	0,  // 0: pigeonhole.http.PullResponse.messages:type_name -> pigeonhole.http.Message
+	10, // 1: pigeonhole.http.InboxEntry.last_message:type_name -> pigeonhole.http.LastMessage
+	11, // 2: pigeonhole.http.InboxResponse.chats:type_name -> pigeonhole.http.InboxEntry
+	3,  // [3:3] is the sub-list for method output_type
+	3,  // [3:3] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_idl_http_proto_init() }
@@ -517,7 +1192,7 @@ func file_idl_http_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idl_http_proto_rawDesc), len(file_idl_http_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -97,6 +97,10 @@ func dialect() sqlstore.Dialect {
 		// wait on other chats' rows).
 		KeepExisting:    "ON DUPLICATE KEY UPDATE last_send_time = last_send_time",
 		ReplaceExisting: "ON DUPLICATE KEY UPDATE last_send_time = VALUES(last_send_time)",
+		MergeInboxRow:   "ON DUPLICATE KEY UPDATE activity = GREATEST(activity, VALUES(activity)), read_up_to = GREATEST(read_up_to, VALUES(read_up_to))",
+		Greatest:        "GREATEST",
+		UseInboxIndex:   "FORCE INDEX (chat_members_inbox)",
+		LockRow:         "FOR UPDATE",
 		// A derived table of SELECTs is the row list MySQL 5.7 and 8,
 		// MariaDB and TiDB all accept.
 		KeyRows: func(n int) string {

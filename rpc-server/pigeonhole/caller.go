@@ -53,6 +53,25 @@ func (PairMembership) IsMember(_ context.Context, chat ChatID, member string) (b
 	return chat.HasMember(member), nil
 }
 
+// storeMembership is the service's default membership: a two-member chat's
+// members from its id, a group's from the store. An unknown group has no
+// members, so a caller learns nothing of which groups exist.
+type storeMembership struct{ store Store }
+
+func (m storeMembership) IsMember(ctx context.Context, chat ChatID, member string) (bool, error) {
+	if !chat.IsGroup() {
+		return chat.HasMember(member), nil
+	}
+	g, err := m.store.Group(ctx, chat)
+	if ErrorCode(err) == CodeNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return g.HasMember(member), nil
+}
+
 // errNoCaller is the answer to a request without a caller when callers are
 // required.
 var errNoCaller = Errorf(CodeUnauthenticated, "a credential is required")

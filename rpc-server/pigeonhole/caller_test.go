@@ -12,8 +12,9 @@ import (
 // tests may import no store of ours (the real ones run the conformance
 // suite), so this is the one stand-in for them here.
 type memStore struct {
-	mu   sync.Mutex
-	msgs []pigeonhole.Message
+	pigeonhole.Store // nil: what the rules never ask for panics
+	mu               sync.Mutex
+	msgs             []pigeonhole.Message
 }
 
 func (m *memStore) Append(_ context.Context, msg pigeonhole.Message) (pigeonhole.Message, error) {

@@ -2,7 +2,9 @@ package pigeonhole
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -14,7 +16,8 @@ type Config struct {
 	// RequireCaller refuses every Send and Pull whose context carries no
 	// Caller (see Caller), with unauthenticated.
 	RequireCaller bool
-	// Membership answers who may read a chat (default PairMembership).
+	// Membership answers who may read a chat (default: two-member chats
+	// by their id, groups from the store).
 	Membership Membership
 	// MaxPageBytes is the byte budget of a page's texts (default
 	// DefaultMaxPageBytes). Below MaxTextBytes it is raised to it, so that
@@ -24,6 +27,10 @@ type Config struct {
 	// Notifier wakes waiting pulls. Without one a pull never waits: Wait
 	// is checked and then ignored.
 	Notifier Notifier
+	// MaxGroupMembers bounds a group (default DefaultMaxGroupMembers).
+	MaxGroupMembers int
+	// Random is where group ids come from (default crypto/rand.Reader).
+	Random io.Reader
 }
 
 func (c Config) withDefaults() Config {
@@ -43,11 +50,14 @@ func (c Config) withDefaults() Config {
 		c.MaxPageBytes = DefaultMaxPageBytes
 	}
 	c.MaxPageBytes = max(c.MaxPageBytes, c.MaxTextBytes)
+	if c.MaxGroupMembers <= 0 {
+		c.MaxGroupMembers = DefaultMaxGroupMembers
+	}
+	if c.Random == nil {
+		c.Random = rand.Reader
+	}
 	if c.DefaultLimit > c.MaxLimit {
 		c.DefaultLimit = c.MaxLimit
-	}
-	if c.Membership == nil {
-		c.Membership = PairMembership{}
 	}
 	return c
 }
@@ -61,7 +71,11 @@ type Service struct {
 
 // NewService returns a service over store with the given limits.
 func NewService(store Store, cfg Config) *Service {
-	return &Service{store: store, cfg: cfg.withDefaults()}
+	cfg = cfg.withDefaults()
+	if cfg.Membership == nil {
+		cfg.Membership = storeMembership{store}
+	}
+	return &Service{store: store, cfg: cfg}
 }
 
 // Config returns the effective limits.
@@ -81,8 +95,9 @@ type SendRequest struct {
 // message. With a Caller in ctx, an empty Sender is the caller. A chat
 // whose ids fail ChatID.CheckNew takes sends only when it holds messages
 // already. Errors: invalid_argument, too_large, conflict (same key,
-// different text), unauthenticated and permission_denied (see Caller), and
-// the store's unavailable, deadline_exceeded, internal.
+// different text), unauthenticated and permission_denied (see Caller; also
+// a sender not in the group), not_found (unknown group), and the store's
+// unavailable, deadline_exceeded, internal.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	req, err := s.bindSender(ctx, req)
 	if err != nil {
@@ -137,7 +152,12 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 	if req.Sender == "" {
 		return Message{}, Errorf(CodeInvalidArgument, "sender is required")
 	}
-	if !chat.HasMember(req.Sender) {
+	if chat.IsGroup() {
+		// The store checks membership when it stores the message.
+		if err := ValidateStoredMemberID(req.Sender); err != nil {
+			return Message{}, Errorf(CodeInvalidArgument, "sender: %s", ErrorMessage(err))
+		}
+	} else if !chat.HasMember(req.Sender) {
 		return Message{}, Errorf(CodeInvalidArgument, "sender %s is not a member of chat %s", Quote(req.Sender), Quote(chat.String()))
 	}
 	if err := validateText(req.Text, maxTextBytes); err != nil {

@@ -13,6 +13,13 @@ type Store interface {
 	// (replicas) on one database: a message that commits later always has
 	// the larger SendTime.
 	//
+	// When m.Chat is a group, m.Sender must be its member when the message
+	// is stored: membership changes take the same lock as appends, so a
+	// send racing a removal is stored before the removal commits or fails
+	// with permission_denied after it (not_found for an unknown group).
+	// Append also moves the sender's read marker to m (a member has read
+	// what they send) and the chat's activity in its members' inboxes.
+	//
 	// When m.ClientMsgID is set and the chat already holds a message from
 	// m.Sender with that ClientMsgID, Append stores nothing and returns the
 	// stored message unchanged (its Text may differ from m.Text; the
@@ -32,6 +39,8 @@ type Store interface {
 	// cost follows the number of chats it returns, not the number of
 	// chats.
 	Heads(ctx context.Context, since int64, limit int) ([]ChatHead, error)
+
+	Conversations
 
 	// Ping reports whether the store can reach its database.
 	Ping(ctx context.Context) error
@@ -58,4 +67,30 @@ type Range struct {
 // the budget, which a page still holds (every page makes progress).
 func (q Range) Done(n, textBytes int) bool {
 	return n >= q.Limit || (q.MaxBytes > 0 && n >= 2 && textBytes > q.MaxBytes)
+}
+
+// Conversations keeps groups, inboxes and read markers. A two-member chat
+// has its two members' inbox entries from its first message; a group has
+// its members' from its creation.
+type Conversations interface {
+	// CreateGroup stores g (with its Chat id, members and owner set) with
+	// CreatedAt from the store's clock, and returns it. Errors: conflict
+	// when the id exists.
+	CreateGroup(ctx context.Context, g Group) (Group, error)
+	// Group returns a group. Errors: not_found.
+	Group(ctx context.Context, chat ChatID) (Group, error)
+	// ChangeGroup calls change with the group as stored, under the lock
+	// that appends to the chat take, and stores what it returns (or
+	// returns its error, storing nothing). Errors: not_found, and
+	// change's.
+	ChangeGroup(ctx context.Context, chat ChatID, change func(Group) (Group, error)) (Group, error)
+	// Inbox returns at most q.Limit entries of q.Member's inbox in inbox
+	// order, with every field of InboxEntry set (Last's text at least its
+	// first PreviewBytes characters: the service cuts the preview).
+	Inbox(ctx context.Context, q InboxRange) ([]InboxEntry, error)
+	// MarkRead moves member's read marker in chat forward to sendTime,
+	// never back and never past the chat's newest message, and returns
+	// the marker as it is after. Errors: permission_denied when member is
+	// not in the group, not_found for an unknown group.
+	MarkRead(ctx context.Context, chat ChatID, member string, sendTime int64) (ReadState, error)
 }

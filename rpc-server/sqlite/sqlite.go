@@ -86,6 +86,9 @@ func dialect() sqlstore.Dialect {
 		Name:            "sqlite",
 		KeepExisting:    "ON CONFLICT (chat) DO NOTHING",
 		ReplaceExisting: "ON CONFLICT (chat) DO UPDATE SET last_send_time = excluded.last_send_time",
+		MergeInboxRow:   "ON CONFLICT (chat, member) DO UPDATE SET activity = MAX(activity, excluded.activity), read_up_to = MAX(read_up_to, excluded.read_up_to)",
+		Greatest:        "MAX",
+		UseInboxIndex:   "INDEXED BY chat_members_inbox",
 		KeyRows: func(n int) string {
 			return "(SELECT column1 AS chat, column2 AS sender, column3 AS client_msg_id FROM (VALUES (?, ?, ?)" +
 				strings.Repeat(", (?, ?, ?)", n-1) + ")) AS k"

@@ -28,14 +28,13 @@ const maxTxAttempts = 3
 // message (not the database's unavailability or a timeout), each message is
 // tried alone, so one bad message cannot fail its neighbours.
 func (s *Store) appendBatch(msgs []pigeonhole.Message) []appendResult {
-	out := make([]appendResult, len(msgs))
-	stored, err := s.appendWithRetry(msgs)
+	out, err := s.appendWithRetry(msgs)
+	if err == nil {
+		return out
+	}
+	out = make([]appendResult, len(msgs))
 	code := pigeonhole.ErrorCode(err)
 	switch {
-	case err == nil:
-		for i := range out {
-			out[i].msg = stored[i]
-		}
 	case len(msgs) == 1 || code == pigeonhole.CodeUnavailable || code == pigeonhole.CodeDeadlineExceeded:
 		for i := range out {
 			out[i].err = err
@@ -45,15 +44,15 @@ func (s *Store) appendBatch(msgs []pigeonhole.Message) []appendResult {
 			if one, err := s.appendWithRetry(msgs[i : i+1]); err != nil {
 				out[i].err = err
 			} else {
-				out[i].msg = one[0]
+				out[i] = one[0]
 			}
 		}
 	}
 	return out
 }
 
-func (s *Store) appendWithRetry(msgs []pigeonhole.Message) ([]pigeonhole.Message, error) {
-	var stored []pigeonhole.Message
+func (s *Store) appendWithRetry(msgs []pigeonhole.Message) ([]appendResult, error) {
+	var stored []appendResult
 	var err error
 	for attempt := 0; attempt < maxTxAttempts; attempt++ {
 		start := time.Now()
@@ -79,9 +78,11 @@ func (s *Store) appendWithRetry(msgs []pigeonhole.Message) ([]pigeonhole.Message
 // other), read each chat's last send time, resolve client_msg_ids against
 // what is stored and what came earlier in the batch, assign send times
 // with pigeonhole.NextSendTime, insert, record the new last send times and
-// commit. Because a chat's row stays locked until commit, send times within
-// a chat increase in commit order, across every store instance on the
-// database. appendTx runs it one statement at a time in a database/sql
+// the members' inbox rows, and commit. A message to a group is refused
+// unless its sender is a member as read under the chat's lock, which
+// membership changes take too. Because a chat's row stays locked until
+// commit, send times within a chat increase in commit order, across every
+// store instance on the database. appendTx runs it one statement at a time in a database/sql
 // transaction; appendMulti sends the same statements in two round trips.
 
 // appendBatchSQL is one batch's statements and their arguments.
@@ -90,6 +91,8 @@ type appendBatchSQL struct {
 	chats    []string // distinct, sorted
 	chatArgs []any    // chats, as arguments
 	keyArgs  []any    // chat, sender, client_msg_id of each distinct key
+	groups   []any    // the distinct group chats, then the distinct senders to them
+	nGroups  int
 }
 
 func newAppendBatchSQL(msgs []pigeonhole.Message) *appendBatchSQL {
@@ -104,57 +107,55 @@ func newAppendBatchSQL(msgs []pigeonhole.Message) *appendBatchSQL {
 		b.chatArgs[i] = c
 	}
 	seen := make(map[string]bool, len(msgs))
+	var senders []string
 	for _, m := range msgs {
 		if key := idempotencyKey(m); key != "" && !seen[key] {
 			seen[key] = true
 			b.keyArgs = append(b.keyArgs, m.Chat.String(), m.Sender, m.ClientMsgID)
 		}
+		if m.Chat.IsGroup() {
+			senders = append(senders, m.Sender)
+		}
+	}
+	if len(senders) > 0 {
+		for _, c := range b.chats {
+			if !strings.Contains(c, ":") {
+				b.groups = append(b.groups, c)
+			}
+		}
+		b.nGroups = len(b.groups)
+		slices.Sort(senders)
+		for _, id := range slices.Compact(senders) {
+			b.groups = append(b.groups, id)
+		}
 	}
 	return b
 }
 
-// lockChats creates the chats' rows that do not exist and locks them all.
-func (b *appendBatchSQL) lockChats(d Dialect) string {
-	return upsertChats + repeatJoin("(?, 0)", len(b.chats)) + " " + d.KeepExisting
-}
-
-// lastSendTimes reads the locked rows; a plain read sees their newest
-// committed values.
-func (b *appendBatchSQL) lastSendTimes() string {
-	return "SELECT chat, last_send_time FROM chats WHERE chat IN (" + repeatJoin("?", len(b.chats)) + ")"
-}
-
-// existingKeys loads the stored messages that hold one of the batch's
-// keys. The keys are joined to chat_messages as a table of rows, so that
-// the engine does one index lookup per key: the same keys as a WHERE of
-// OR'ed conditions cost MariaDB's range optimizer more than the lookups
-// themselves (3.6 ms of planning for 104 keys, against 0.25-0.4 ms for the
-// join). Only called when the batch has keys.
-func (b *appendBatchSQL) existingKeys(d Dialect) string {
-	return "SELECT t.chat, t.sender, t.client_msg_id, t.send_time, t.text" +
-		" FROM " + d.KeyRows(len(b.keyArgs)/3) + " JOIN chat_messages AS t " + d.UseIdempotencyIndex +
-		" ON t.chat = k.chat AND t.sender = k.sender AND t.client_msg_id = k.client_msg_id"
-}
-
 // assign resolves each message against existing (the stored messages by
-// idempotencyKey) and gives the others send times after last (each chat's
-// last send time), updating both. It returns every message's outcome and
-// the INSERT of the new ones (empty when there are none) with its
-// arguments.
-func (b *appendBatchSQL) assign(now time.Time, last map[string]int64, existing map[string]pigeonhole.Message) (stored []pigeonhole.Message, insert string, args []any) {
-	stored = make([]pigeonhole.Message, len(b.msgs))
+// idempotencyKey), refuses those that fail the membership check, and gives
+// the others send times after last (each chat's last send time), updating
+// both. It returns every message's outcome, the INSERT of the new ones
+// (empty when there are none) with its arguments, and the new messages.
+func (b *appendBatchSQL) assign(now time.Time, last map[string]int64, existing map[string]pigeonhole.Message, ms memberships) (out []appendResult, insert string, args []any, added []pigeonhole.Message) {
+	out = make([]appendResult, len(b.msgs))
 	args = make([]any, 0, 5*len(b.msgs))
 	inserted := 0
 	for i, m := range b.msgs {
 		key := idempotencyKey(m)
 		if prev, ok := existing[key]; ok && key != "" {
-			stored[i] = prev
+			out[i].msg = prev
+			continue
+		}
+		if err := ms.check(m); err != nil {
+			out[i].err = err
 			continue
 		}
 		chat := m.Chat.String()
 		m.SendTime = pigeonhole.NextSendTime(now, last[chat])
 		last[chat] = m.SendTime
-		stored[i] = m
+		out[i].msg = m
+		added = append(added, m)
 		if key != "" {
 			existing[key] = m
 		}
@@ -166,9 +167,9 @@ func (b *appendBatchSQL) assign(now time.Time, last map[string]int64, existing m
 		inserted++
 	}
 	if inserted == 0 {
-		return stored, "", nil
+		return out, "", nil, nil
 	}
-	return stored, "INSERT INTO chat_messages (chat, send_time, sender, client_msg_id, text) VALUES " + repeatJoin("(?, ?, ?, ?, ?)", inserted), args
+	return out, "INSERT INTO chat_messages (chat, send_time, sender, client_msg_id, text) VALUES " + repeatJoin("(?, ?, ?, ?, ?)", inserted), args, added
 }
 
 // updateLastSendTimes records last (after assign) in the chats' rows.
@@ -181,7 +182,7 @@ func (b *appendBatchSQL) updateLastSendTimes(d Dialect, last map[string]int64) (
 }
 
 // appendTx runs the append protocol one statement at a time.
-func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message, err error) {
+func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []appendResult, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
 	defer cancel()
 	// The isolation level is the connection's own: SQLite serialises
@@ -209,7 +210,13 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message
 			return nil, err
 		}
 	}
-	stored, insert, args := b.assign(s.opts.Now(), last, existing)
+	ms := memberships{}
+	if b.nGroups > 0 {
+		if err := scanRows(ctx, tx, b.groupMembers(), b.groupMemberArgs(), scanMemberships(ms)); err != nil {
+			return nil, err
+		}
+	}
+	stored, insert, args, added := b.assign(s.opts.Now(), last, existing, ms)
 	if insert == "" {
 		return stored, tx.Rollback()
 	}
@@ -218,6 +225,10 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message
 	}
 	update, args := b.updateLastSendTimes(s.dialect, last)
 	if _, err := tx.ExecContext(ctx, update, args...); err != nil {
+		return nil, err
+	}
+	inbox, args := inboxRows(s.dialect, added)
+	if _, err := tx.ExecContext(ctx, inbox, args...); err != nil {
 		return nil, err
 	}
 	return stored, tx.Commit()
@@ -232,7 +243,7 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []pigeonhole.Message
 // rather than returned to the pool, so the server rolls its transaction
 // back and no statement of it can be committed by the connection's next
 // user.
-func (s *Store) appendMulti(msgs []pigeonhole.Message) (stored []pigeonhole.Message, err error) {
+func (s *Store) appendMulti(msgs []pigeonhole.Message) (stored []appendResult, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
 	defer cancel()
 	conn, err := s.write.Conn(ctx)
@@ -251,6 +262,10 @@ func (s *Store) appendMulti(msgs []pigeonhole.Message) (stored []pigeonhole.Mess
 	if len(b.keyArgs) > 0 {
 		reads += "; " + b.existingKeys(s.dialect)
 		args = append(args, b.keyArgs...)
+	}
+	if b.nGroups > 0 {
+		reads += "; " + b.groupMembers()
+		args = append(args, b.groupMemberArgs()...)
 	}
 	// The statements without a result set (the first two) are skipped:
 	// the rows start at the last send times.
@@ -272,16 +287,27 @@ func (s *Store) appendMulti(msgs []pigeonhole.Message) (stored []pigeonhole.Mess
 			return nil, err
 		}
 	}
+	ms := memberships{}
+	if b.nGroups > 0 {
+		if !rows.NextResultSet() {
+			return nil, cmp.Or(rows.Err(), errors.New("sqlstore: the membership lookup returned no result set"))
+		}
+		if err := scanEach(rows, scanMemberships(ms)); err != nil {
+			return nil, err
+		}
+	}
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
-	stored, insert, args := b.assign(s.opts.Now(), last, existing)
+	stored, insert, args, added := b.assign(s.opts.Now(), last, existing, ms)
 	if insert == "" {
 		_, err := conn.ExecContext(ctx, "ROLLBACK")
 		return stored, err
 	}
 	update, updateArgs := b.updateLastSendTimes(s.dialect, last)
-	if _, err := conn.ExecContext(ctx, insert+"; "+update+"; COMMIT", append(args, updateArgs...)...); err != nil {
+	inbox, inboxArgs := inboxRows(s.dialect, added)
+	args = append(append(args, updateArgs...), inboxArgs...)
+	if _, err := conn.ExecContext(ctx, insert+"; "+update+"; "+inbox+"; COMMIT", args...); err != nil {
 		return nil, err
 	}
 	return stored, nil

@@ -19,6 +19,20 @@ type Dialect struct {
 	// ReplaceExisting ends the same statement so that rows that exist take
 	// the inserted last_send_time.
 	ReplaceExisting string
+	// MergeInboxRow ends "INSERT INTO chat_members (chat, member,
+	// activity, read_up_to) VALUES ..." so that a row that exists keeps
+	// the larger of its activity and read_up_to and the inserted ones.
+	MergeInboxRow string
+	// Greatest names the function of two values that returns the larger
+	// (GREATEST; SQLite's two-argument MAX).
+	Greatest string
+	// UseInboxIndex follows "FROM chat_members AS m" in the inbox page
+	// query, so that the page is a range scan of chat_members_inbox.
+	UseInboxIndex string
+	// LockRow ends a SELECT of one chats row by primary key so that it
+	// locks the row until the transaction ends ("FOR UPDATE"; empty where
+	// the write transaction locks the database).
+	LockRow string
 	// KeyRows returns a table of n rows with the columns chat, sender and
 	// client_msg_id, from 3n placeholders, as it follows FROM (with its
 	// alias k). Engines disagree on row constructors: MySQL 8 wants

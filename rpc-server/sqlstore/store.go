@@ -96,6 +96,7 @@ type Store struct {
 	rangeQ  [2]*sql.Stmt // forward, reverse
 	headsQ  *sql.Stmt
 	commit  *groupCommit
+	spread  *spreader
 	closed  atomic.Bool
 }
 
@@ -127,13 +128,19 @@ func New(write, read *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 	}
 	s.headsQ = heads
 	s.commit = newGroupCommit(s.opts, s.appendBatch)
+	s.spread = newSpreader(s.updateActivity)
 	return s, nil
 }
 
 // Append implements pigeonhole.Store through the group commit: it returns
-// once the transaction holding m has committed.
+// once the transaction holding m has committed and, for a group, its
+// members' inbox rows have moved (see spreader).
 func (s *Store) Append(ctx context.Context, m pigeonhole.Message) (pigeonhole.Message, error) {
-	return s.commit.append(ctx, m)
+	stored, err := s.commit.append(ctx, m)
+	if err == nil && stored.Chat.IsGroup() && stored.SendTime > 0 {
+		s.spread.spread(ctx, stored)
+	}
+	return stored, err
 }
 
 // Range implements pigeonhole.Store.

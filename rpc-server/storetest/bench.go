@@ -11,8 +11,9 @@ import (
 
 // Benchmark measures a store through the service: appends one at a time,
 // appends from many goroutines over many chats (where the group commit
-// shares each transaction), and pulls of a 10-message page from a chat of
-// 1,000 messages. Every append carries a client_msg_id, as the gateway's
+// shares each transaction), pulls of a 10-message page from a chat of
+// 1,000 messages, appends into a group of 1,000 members, and inbox pages
+// of 20 of a member of 200 chats. Every append carries a client_msg_id, as the gateway's
 // do, so it pays for the idempotency lookup.
 func Benchmark(b *testing.B, newDB NewDatabase) {
 	b.Run("AppendSerial", func(b *testing.B) {
@@ -66,6 +67,47 @@ func Benchmark(b *testing.B, newDB NewDatabase) {
 				p, err := svc.Pull(c, pigeonhole.PullRequest{Chat: "a:b", Cursor: first, Limit: 10})
 				if err != nil || len(p.Messages) != 10 {
 					b.Errorf("pull: %d messages, %v", len(p.Messages), err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("AppendGroup1000", func(b *testing.B) {
+		svc := open(b, newDB(b), nil)
+		c := ctx(b)
+		members := make([]string, 1000)
+		for i := range members {
+			members[i] = fmt.Sprintf("m%04d", i)
+		}
+		g, err := svc.CreateGroup(c, pigeonhole.CreateGroupRequest{Members: members})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			req := pigeonhole.SendRequest{Chat: g.Chat.String(), Sender: members[i%len(members)], Text: "benchmark message text", ClientMsgID: fmt.Sprintf("group-%d", i)}
+			if _, err := svc.Send(c, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("InboxPage", func(b *testing.B) {
+		svc := open(b, newDB(b), nil)
+		c := ctx(b)
+		for i := 0; i < 200; i++ {
+			partner := fmt.Sprintf("p%03d", i)
+			if _, err := svc.Send(c, pigeonhole.SendRequest{Chat: "reader:" + partner, Sender: partner, Text: "benchmark message text"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				p, err := svc.Inbox(c, pigeonhole.InboxRequest{Member: "reader", Limit: 20})
+				if err != nil || len(p.Chats) != 20 {
+					b.Errorf("inbox: %d chats, %v", len(p.Chats), err)
 					return
 				}
 			}

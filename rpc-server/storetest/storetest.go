@@ -3,7 +3,8 @@
 // the suite drives the store through pigeonhole.Service, so it checks the
 // contract clients see: canonical chat ids, unique increasing send times in
 // commit order, paging and cursors, idempotent sends, limits and
-// durability, alone and with several store instances on one database;
+// durability, groups and their membership, inboxes, read markers and
+// unread counts, alone and with several store instances on one database;
 // RunWaiting adds waiting pulls (long polls) woken by a notifier.
 package storetest
 
@@ -64,6 +65,14 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"PagesAreCutAtTheByteBudget", testByteBudget},
 		{"MemberIDsStoredBeforeKeepWorking", testStoredMemberIDs},
 		{"HeadsAreTheNewestChats", testHeads},
+		{"GroupLifecycle", testGroupLifecycle},
+		{"GroupLimits", testGroupLimits},
+		{"RemovalRacingSends", testRemovalRacingSends},
+		{"InboxEntries", testInboxEntries},
+		{"ReadMarkers", testReadMarkers},
+		{"UnreadUnderConcurrentSendsAndReads", testUnreadUnderConcurrency},
+		{"InboxOrderUnderConcurrentSendsOnTwoInstances", testInboxOrderUnderConcurrentSends},
+		{"InboxPagingWhileActive", testInboxPagingWhileActive},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,6 +36,8 @@ Scenarios:
              delivered message
   reference  the original JMeter plan: -c threads (20) × --loops (10) sends, --ramp-up 10s
   ping       GET /ping, the gateway's ceiling
+  inbox      GET /api/inbox, the first page (--limit chats) of a random one of --members members,
+             each in --member-chats two-member chats holding a message
 
 Flags:
 `
@@ -64,13 +66,15 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&o.Senders, "senders", o.Senders, "follow: sending connections")
 	fs.IntVar(&o.Followers, "followers", o.Followers, "follow: followers tailing the chats")
 	fs.IntVar(&o.TextBytes, "text-bytes", o.TextBytes, "bytes of text per message")
-	fs.IntVar(&o.Limit, "limit", o.Limit, "pull and mixed: messages per page")
+	fs.IntVar(&o.Limit, "limit", o.Limit, "pull and mixed: messages per page; inbox: chats per page")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of one request")
 	fs.DurationVar(&o.Poll, "poll", o.Poll, "follow: pause after a pull that found no more messages")
 	fs.DurationVar(&o.Wait, "wait", o.Wait, "follow: long-poll: each pull carries wait_ms of this (0: poll, pausing --poll when caught up)")
 	fs.DurationVar(&o.Drain, "drain", o.Drain, "follow: how long followers may catch up after the senders stop")
 	fs.DurationVar(&o.RampUp, "ramp-up", o.RampUp, "reference: time over which the threads start")
 	fs.IntVar(&o.Loops, "loops", o.Loops, "reference: requests per thread")
+	fs.IntVar(&o.Members, "members", o.Members, "inbox: members whose inboxes are read")
+	fs.IntVar(&o.MemberChats, "member-chats", o.MemberChats, "inbox: chats of each member")
 	fs.Uint64Var(&o.Seed, "seed", 0, "seed of the random choices (0: random)")
 	fs.StringVar(&cfg.JSONPath, "json", "", "write every figure as JSON to this file")
 	fs.StringVar(&cfg.HTMLPath, "html", "", "write an HTML page with plots to this file")

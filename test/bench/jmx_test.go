@@ -251,6 +251,30 @@ func TestJMeterPlan(t *testing.T) {
 		wantExtractor(t, scope["poll"], "cursor", "$.next_cursor")
 	})
 
+	t.Run("InboxAndReadOfTheReceiver", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, method, path, body, field string
+		}{
+			{"inbox", "GET", "/api/inbox?member=stress2&limit=20", "", "chats"},
+			{"read", "POST", "/api/read", `{"chat":"stress1:stress2","member":"stress2","send_time":9007199254740991}`, "read_up_to"},
+		} {
+			s, ok := samplers[tc.name]
+			if !ok {
+				t.Fatalf("no sampler named %s", tc.name)
+			}
+			wantProp(t, tc.name, s, "HTTPSampler.method", tc.method)
+			wantProp(t, tc.name, s, "HTTPSampler.path", tc.path)
+			if tc.body != "" {
+				wantProp(t, tc.name, s, "Argument.value", tc.body)
+			}
+			got := assertions(scope[tc.name])
+			want := [][3]string{{"Assertion.response_code", "8", "200"}, {"Assertion.response_data", "16", tc.field}}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s assertions: got %q, want %q", tc.name, got, want)
+			}
+		}
+	})
+
 	t.Run("FollowersLongPollFromNextCursor", func(t *testing.T) {
 		if _, ok := groups["Followers"]; !ok {
 			t.Fatal("no thread group named Followers")

@@ -131,6 +131,14 @@ func TestSmoke(t *testing.T) {
 		}
 	})
 
+	t.Run("Inbox", func(t *testing.T) {
+		res := smokeRun(t, gw.URL, append([]string{"--scenario", "inbox", "--members", "3", "--member-chats", "12"}, short...)...)
+		requireOp(t, res, "inbox", 10) // five statements a page: slower than a send under -race
+		if res.Prefill == nil || res.Prefill.Messages != 36 {
+			t.Errorf("prefill: got %+v, want 36 messages", res.Prefill)
+		}
+	})
+
 	t.Run("FollowWait", func(t *testing.T) {
 		res := smokeRun(t, gw.URL, "--scenario", "follow", "--senders", "2", "--followers", "2", "--chats", "2",
 			"--wait", "2s", "--duration", "1500ms", "--warmup", "200ms")

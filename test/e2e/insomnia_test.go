@@ -110,6 +110,7 @@ func TestInsomniaCollection(t *testing.T) {
 			"GET /ping", "GET /healthz", "GET /readyz", "GET /metrics", "POST /api/send", "GET /api/pull", "POST /api/pull",
 			"POST /api/send as application/json", "POST /api/send as application/x-protobuf",
 			"POST /api/send as application/x-www-form-urlencoded", "GET /api/pull answered in protobuf",
+			"POST /api/chats", "GET /api/inbox", "POST /api/read",
 			"200", "400", "401", "403", "404", "405", "409", "413", "415",
 		} {
 			if !seen[want] {

@@ -39,7 +39,9 @@ type example struct {
 // (when shown) must be what it gets. Send times
 // differ from run to run: each one the README shows stands for the time
 // the service assigns, and a time shown as one more than another must be
-// one more than that one.
+// one more than that one. Likewise a group id the README shows (g and 26
+// base32 characters) stands for the id the service generated, and
+// created_at for the time it stamped; an inbox's next_cursor is opaque.
 func TestReadmeExamples(t *testing.T) {
 	t.Parallel()
 	b, err := os.ReadFile(readmeFile)
@@ -66,7 +68,7 @@ func TestReadmeExamples(t *testing.T) {
 				t.Fatalf("%d curl examples in %q, want at least 3", len(examples), s.from)
 			}
 			sys := startSystem(t, stores[0].options(t))
-			times := sendTimes{}
+			times := learned{times: map[int64]int64{}, groups: map[string]string{}}
 			for _, ex := range examples {
 				resp := sys.api.do(t, ex.method, times.rewrite(ex.path), times.rewrite(ex.body), ex.header...)
 				if ex.wantCode != "" {
@@ -100,15 +102,29 @@ func TestReadmeExamples(t *testing.T) {
 	}
 }
 
-// sendTimes maps the send times the README shows to the ones this run got.
-type sendTimes map[int64]int64
+// learned maps the send times and group ids the README shows to the ones
+// this run got.
+type learned struct {
+	times  map[int64]int64
+	groups map[string]string
+}
+
+// groupInText is a group id written in a URL, body or answer.
+var groupInText = regexp.MustCompile(`\bg[a-z2-7]{26}\b`)
 
 // timeInText is a send time written in a URL or body.
 var timeInText = regexp.MustCompile(`\b\d{16}\b`)
 
 // rewrite replaces the README's send times in s (and times one more than
 // them, as next_cursor shows) with this run's.
-func (m sendTimes) rewrite(s string) string {
+func (l learned) rewrite(s string) string {
+	m := l.times
+	s = groupInText.ReplaceAllStringFunc(s, func(text string) string {
+		if got, ok := l.groups[text]; ok {
+			return got
+		}
+		return text
+	})
 	return timeInText.ReplaceAllStringFunc(s, func(text string) string {
 		n, _ := strconv.ParseInt(text, 10, 64)
 		if got, ok := m[n]; ok {
@@ -129,7 +145,8 @@ func isTime(n int64) bool { return n > 1e15 }
 // (numbers as float64), learning the send times as it goes: a send_time
 // not seen before is a new message's, any other time (a next_cursor) must
 // be one already seen or one more than one.
-func (m sendTimes) match(key string, want, got any) error {
+func (l learned) match(key string, want, got any) error {
+	m := l.times
 	switch w := want.(type) {
 	case map[string]any:
 		g, ok := got.(map[string]any)
@@ -141,7 +158,7 @@ func (m sendTimes) match(key string, want, got any) error {
 			if !ok {
 				return fmt.Errorf("no %q in the answer", k)
 			}
-			if err := m.match(k, w[k], gv); err != nil {
+			if err := l.match(k, w[k], gv); err != nil {
 				return fmt.Errorf("%s: %w", k, err)
 			}
 		}
@@ -151,7 +168,7 @@ func (m sendTimes) match(key string, want, got any) error {
 			return fmt.Errorf("got %v, want %d items", got, len(w))
 		}
 		for i := range w {
-			if err := m.match(key, w[i], g[i]); err != nil {
+			if err := l.match(key, w[i], g[i]); err != nil {
 				return fmt.Errorf("[%d]: %w", i, err)
 			}
 		}
@@ -183,10 +200,28 @@ func (m sendTimes) match(key string, want, got any) error {
 			}
 			return nil
 		}
-		if key != "send_time" {
+		if key != "send_time" && key != "created_at" {
 			return fmt.Errorf("%d is neither a send time shown before nor one more than one", wn)
 		}
 		m[wn] = gn
+	case string:
+		g, ok := got.(string)
+		switch {
+		case !ok:
+			return fmt.Errorf("got %v, want a string", got)
+		case key == "next_cursor":
+			if g == "" {
+				return fmt.Errorf("an empty next_cursor")
+			}
+		case groupInText.MatchString(w) && len(w) == len(g):
+			if known, ok := l.groups[w]; ok && known != g {
+				return fmt.Errorf("got %q, want the group shown as %s, which was %q", g, w, known)
+			} else if !ok {
+				l.groups[w] = g
+			}
+		case w != g:
+			return fmt.Errorf("got %q, want %q", g, w)
+		}
 	default:
 		if fmt.Sprint(want) != fmt.Sprint(got) {
 			return fmt.Errorf("got %v, want %v", got, want)

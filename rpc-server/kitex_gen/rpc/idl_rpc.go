@@ -697,6 +697,710 @@ var fieldIDToName_PullBatchResponse = map[int16]string{
 	3: "Items",
 }
 
+type Group struct {
+	Chat      string   `thrift:"Chat,1,required" frugal:"1,required,string" json:"Chat"`
+	Title     string   `thrift:"Title,2,required" frugal:"2,required,string" json:"Title"`
+	Owner     string   `thrift:"Owner,3,required" frugal:"3,required,string" json:"Owner"`
+	Members   []string `thrift:"Members,4,required" frugal:"4,required,list<string>" json:"Members"`
+	CreatedAt int64    `thrift:"CreatedAt,5,required" frugal:"5,required,i64" json:"CreatedAt"`
+}
+
+func NewGroup() *Group {
+	return &Group{}
+}
+
+func (p *Group) InitDefault() {
+}
+
+func (p *Group) GetChat() (v string) {
+	return p.Chat
+}
+
+func (p *Group) GetTitle() (v string) {
+	return p.Title
+}
+
+func (p *Group) GetOwner() (v string) {
+	return p.Owner
+}
+
+func (p *Group) GetMembers() (v []string) {
+	return p.Members
+}
+
+func (p *Group) GetCreatedAt() (v int64) {
+	return p.CreatedAt
+}
+func (p *Group) SetChat(val string) {
+	p.Chat = val
+}
+func (p *Group) SetTitle(val string) {
+	p.Title = val
+}
+func (p *Group) SetOwner(val string) {
+	p.Owner = val
+}
+func (p *Group) SetMembers(val []string) {
+	p.Members = val
+}
+func (p *Group) SetCreatedAt(val int64) {
+	p.CreatedAt = val
+}
+
+func (p *Group) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("Group(%+v)", *p)
+}
+
+var fieldIDToName_Group = map[int16]string{
+	1: "Chat",
+	2: "Title",
+	3: "Owner",
+	4: "Members",
+	5: "CreatedAt",
+}
+
+type CreateGroupRequest struct {
+	Members []string `thrift:"Members,1,required" frugal:"1,required,list<string>" json:"Members"`
+	Title   *string  `thrift:"Title,2,optional" frugal:"2,optional,string" json:"Title,omitempty"`
+	Actor   *string  `thrift:"Actor,3,optional" frugal:"3,optional,string" json:"Actor,omitempty"`
+}
+
+func NewCreateGroupRequest() *CreateGroupRequest {
+	return &CreateGroupRequest{}
+}
+
+func (p *CreateGroupRequest) InitDefault() {
+}
+
+func (p *CreateGroupRequest) GetMembers() (v []string) {
+	return p.Members
+}
+
+var CreateGroupRequest_Title_DEFAULT string
+
+func (p *CreateGroupRequest) GetTitle() (v string) {
+	if !p.IsSetTitle() {
+		return CreateGroupRequest_Title_DEFAULT
+	}
+	return *p.Title
+}
+
+var CreateGroupRequest_Actor_DEFAULT string
+
+func (p *CreateGroupRequest) GetActor() (v string) {
+	if !p.IsSetActor() {
+		return CreateGroupRequest_Actor_DEFAULT
+	}
+	return *p.Actor
+}
+func (p *CreateGroupRequest) SetMembers(val []string) {
+	p.Members = val
+}
+func (p *CreateGroupRequest) SetTitle(val *string) {
+	p.Title = val
+}
+func (p *CreateGroupRequest) SetActor(val *string) {
+	p.Actor = val
+}
+
+func (p *CreateGroupRequest) IsSetTitle() bool {
+	return p.Title != nil
+}
+
+func (p *CreateGroupRequest) IsSetActor() bool {
+	return p.Actor != nil
+}
+
+func (p *CreateGroupRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CreateGroupRequest(%+v)", *p)
+}
+
+var fieldIDToName_CreateGroupRequest = map[int16]string{
+	1: "Members",
+	2: "Title",
+	3: "Actor",
+}
+
+type GetGroupRequest struct {
+	Chat  string  `thrift:"Chat,1,required" frugal:"1,required,string" json:"Chat"`
+	Actor *string `thrift:"Actor,2,optional" frugal:"2,optional,string" json:"Actor,omitempty"`
+}
+
+func NewGetGroupRequest() *GetGroupRequest {
+	return &GetGroupRequest{}
+}
+
+func (p *GetGroupRequest) InitDefault() {
+}
+
+func (p *GetGroupRequest) GetChat() (v string) {
+	return p.Chat
+}
+
+var GetGroupRequest_Actor_DEFAULT string
+
+func (p *GetGroupRequest) GetActor() (v string) {
+	if !p.IsSetActor() {
+		return GetGroupRequest_Actor_DEFAULT
+	}
+	return *p.Actor
+}
+func (p *GetGroupRequest) SetChat(val string) {
+	p.Chat = val
+}
+func (p *GetGroupRequest) SetActor(val *string) {
+	p.Actor = val
+}
+
+func (p *GetGroupRequest) IsSetActor() bool {
+	return p.Actor != nil
+}
+
+func (p *GetGroupRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("GetGroupRequest(%+v)", *p)
+}
+
+var fieldIDToName_GetGroupRequest = map[int16]string{
+	1: "Chat",
+	2: "Actor",
+}
+
+type ChangeMembersRequest struct {
+	Chat   string   `thrift:"Chat,1,required" frugal:"1,required,string" json:"Chat"`
+	Actor  string   `thrift:"Actor,2,required" frugal:"2,required,string" json:"Actor"`
+	Add    []string `thrift:"Add,3,optional" frugal:"3,optional,list<string>" json:"Add,omitempty"`
+	Remove []string `thrift:"Remove,4,optional" frugal:"4,optional,list<string>" json:"Remove,omitempty"`
+}
+
+func NewChangeMembersRequest() *ChangeMembersRequest {
+	return &ChangeMembersRequest{}
+}
+
+func (p *ChangeMembersRequest) InitDefault() {
+}
+
+func (p *ChangeMembersRequest) GetChat() (v string) {
+	return p.Chat
+}
+
+func (p *ChangeMembersRequest) GetActor() (v string) {
+	return p.Actor
+}
+
+var ChangeMembersRequest_Add_DEFAULT []string
+
+func (p *ChangeMembersRequest) GetAdd() (v []string) {
+	if !p.IsSetAdd() {
+		return ChangeMembersRequest_Add_DEFAULT
+	}
+	return p.Add
+}
+
+var ChangeMembersRequest_Remove_DEFAULT []string
+
+func (p *ChangeMembersRequest) GetRemove() (v []string) {
+	if !p.IsSetRemove() {
+		return ChangeMembersRequest_Remove_DEFAULT
+	}
+	return p.Remove
+}
+func (p *ChangeMembersRequest) SetChat(val string) {
+	p.Chat = val
+}
+func (p *ChangeMembersRequest) SetActor(val string) {
+	p.Actor = val
+}
+func (p *ChangeMembersRequest) SetAdd(val []string) {
+	p.Add = val
+}
+func (p *ChangeMembersRequest) SetRemove(val []string) {
+	p.Remove = val
+}
+
+func (p *ChangeMembersRequest) IsSetAdd() bool {
+	return p.Add != nil
+}
+
+func (p *ChangeMembersRequest) IsSetRemove() bool {
+	return p.Remove != nil
+}
+
+func (p *ChangeMembersRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ChangeMembersRequest(%+v)", *p)
+}
+
+var fieldIDToName_ChangeMembersRequest = map[int16]string{
+	1: "Chat",
+	2: "Actor",
+	3: "Add",
+	4: "Remove",
+}
+
+type GroupResponse struct {
+	Code  int32  `thrift:"Code,1,required" frugal:"1,required,i32" json:"Code"`
+	Msg   string `thrift:"Msg,2,required" frugal:"2,required,string" json:"Msg"`
+	Group *Group `thrift:"Group,3,optional" frugal:"3,optional,Group" json:"Group,omitempty"`
+}
+
+func NewGroupResponse() *GroupResponse {
+	return &GroupResponse{}
+}
+
+func (p *GroupResponse) InitDefault() {
+}
+
+func (p *GroupResponse) GetCode() (v int32) {
+	return p.Code
+}
+
+func (p *GroupResponse) GetMsg() (v string) {
+	return p.Msg
+}
+
+var GroupResponse_Group_DEFAULT *Group
+
+func (p *GroupResponse) GetGroup() (v *Group) {
+	if !p.IsSetGroup() {
+		return GroupResponse_Group_DEFAULT
+	}
+	return p.Group
+}
+func (p *GroupResponse) SetCode(val int32) {
+	p.Code = val
+}
+func (p *GroupResponse) SetMsg(val string) {
+	p.Msg = val
+}
+func (p *GroupResponse) SetGroup(val *Group) {
+	p.Group = val
+}
+
+func (p *GroupResponse) IsSetGroup() bool {
+	return p.Group != nil
+}
+
+func (p *GroupResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("GroupResponse(%+v)", *p)
+}
+
+var fieldIDToName_GroupResponse = map[int16]string{
+	1: "Code",
+	2: "Msg",
+	3: "Group",
+}
+
+type InboxRequest struct {
+	Member string  `thrift:"Member,1,required" frugal:"1,required,string" json:"Member"`
+	Cursor *string `thrift:"Cursor,2,optional" frugal:"2,optional,string" json:"Cursor,omitempty"`
+	Limit  *int32  `thrift:"Limit,3,optional" frugal:"3,optional,i32" json:"Limit,omitempty"`
+}
+
+func NewInboxRequest() *InboxRequest {
+	return &InboxRequest{}
+}
+
+func (p *InboxRequest) InitDefault() {
+}
+
+func (p *InboxRequest) GetMember() (v string) {
+	return p.Member
+}
+
+var InboxRequest_Cursor_DEFAULT string
+
+func (p *InboxRequest) GetCursor() (v string) {
+	if !p.IsSetCursor() {
+		return InboxRequest_Cursor_DEFAULT
+	}
+	return *p.Cursor
+}
+
+var InboxRequest_Limit_DEFAULT int32
+
+func (p *InboxRequest) GetLimit() (v int32) {
+	if !p.IsSetLimit() {
+		return InboxRequest_Limit_DEFAULT
+	}
+	return *p.Limit
+}
+func (p *InboxRequest) SetMember(val string) {
+	p.Member = val
+}
+func (p *InboxRequest) SetCursor(val *string) {
+	p.Cursor = val
+}
+func (p *InboxRequest) SetLimit(val *int32) {
+	p.Limit = val
+}
+
+func (p *InboxRequest) IsSetCursor() bool {
+	return p.Cursor != nil
+}
+
+func (p *InboxRequest) IsSetLimit() bool {
+	return p.Limit != nil
+}
+
+func (p *InboxRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("InboxRequest(%+v)", *p)
+}
+
+var fieldIDToName_InboxRequest = map[int16]string{
+	1: "Member",
+	2: "Cursor",
+	3: "Limit",
+}
+
+type InboxEntry struct {
+	Chat         string   `thrift:"Chat,1,required" frugal:"1,required,string" json:"Chat"`
+	Title        string   `thrift:"Title,2,required" frugal:"2,required,string" json:"Title"`
+	Members      []string `thrift:"Members,3,required" frugal:"3,required,list<string>" json:"Members"`
+	LastMessage  *Message `thrift:"LastMessage,4,optional" frugal:"4,optional,Message" json:"LastMessage,omitempty"`
+	Activity     int64    `thrift:"Activity,5,required" frugal:"5,required,i64" json:"Activity"`
+	ReadUpTo     int64    `thrift:"ReadUpTo,6,required" frugal:"6,required,i64" json:"ReadUpTo"`
+	Unread       int32    `thrift:"Unread,7,required" frugal:"7,required,i32" json:"Unread"`
+	UnreadCapped bool     `thrift:"UnreadCapped,8,required" frugal:"8,required,bool" json:"UnreadCapped"`
+}
+
+func NewInboxEntry() *InboxEntry {
+	return &InboxEntry{}
+}
+
+func (p *InboxEntry) InitDefault() {
+}
+
+func (p *InboxEntry) GetChat() (v string) {
+	return p.Chat
+}
+
+func (p *InboxEntry) GetTitle() (v string) {
+	return p.Title
+}
+
+func (p *InboxEntry) GetMembers() (v []string) {
+	return p.Members
+}
+
+var InboxEntry_LastMessage_DEFAULT *Message
+
+func (p *InboxEntry) GetLastMessage() (v *Message) {
+	if !p.IsSetLastMessage() {
+		return InboxEntry_LastMessage_DEFAULT
+	}
+	return p.LastMessage
+}
+
+func (p *InboxEntry) GetActivity() (v int64) {
+	return p.Activity
+}
+
+func (p *InboxEntry) GetReadUpTo() (v int64) {
+	return p.ReadUpTo
+}
+
+func (p *InboxEntry) GetUnread() (v int32) {
+	return p.Unread
+}
+
+func (p *InboxEntry) GetUnreadCapped() (v bool) {
+	return p.UnreadCapped
+}
+func (p *InboxEntry) SetChat(val string) {
+	p.Chat = val
+}
+func (p *InboxEntry) SetTitle(val string) {
+	p.Title = val
+}
+func (p *InboxEntry) SetMembers(val []string) {
+	p.Members = val
+}
+func (p *InboxEntry) SetLastMessage(val *Message) {
+	p.LastMessage = val
+}
+func (p *InboxEntry) SetActivity(val int64) {
+	p.Activity = val
+}
+func (p *InboxEntry) SetReadUpTo(val int64) {
+	p.ReadUpTo = val
+}
+func (p *InboxEntry) SetUnread(val int32) {
+	p.Unread = val
+}
+func (p *InboxEntry) SetUnreadCapped(val bool) {
+	p.UnreadCapped = val
+}
+
+func (p *InboxEntry) IsSetLastMessage() bool {
+	return p.LastMessage != nil
+}
+
+func (p *InboxEntry) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("InboxEntry(%+v)", *p)
+}
+
+var fieldIDToName_InboxEntry = map[int16]string{
+	1: "Chat",
+	2: "Title",
+	3: "Members",
+	4: "LastMessage",
+	5: "Activity",
+	6: "ReadUpTo",
+	7: "Unread",
+	8: "UnreadCapped",
+}
+
+type InboxResponse struct {
+	Code       int32         `thrift:"Code,1,required" frugal:"1,required,i32" json:"Code"`
+	Msg        string        `thrift:"Msg,2,required" frugal:"2,required,string" json:"Msg"`
+	Chats      []*InboxEntry `thrift:"Chats,3,optional" frugal:"3,optional,list<InboxEntry>" json:"Chats,omitempty"`
+	HasMore    *bool         `thrift:"HasMore,4,optional" frugal:"4,optional,bool" json:"HasMore,omitempty"`
+	NextCursor *string       `thrift:"NextCursor,5,optional" frugal:"5,optional,string" json:"NextCursor,omitempty"`
+}
+
+func NewInboxResponse() *InboxResponse {
+	return &InboxResponse{}
+}
+
+func (p *InboxResponse) InitDefault() {
+}
+
+func (p *InboxResponse) GetCode() (v int32) {
+	return p.Code
+}
+
+func (p *InboxResponse) GetMsg() (v string) {
+	return p.Msg
+}
+
+var InboxResponse_Chats_DEFAULT []*InboxEntry
+
+func (p *InboxResponse) GetChats() (v []*InboxEntry) {
+	if !p.IsSetChats() {
+		return InboxResponse_Chats_DEFAULT
+	}
+	return p.Chats
+}
+
+var InboxResponse_HasMore_DEFAULT bool
+
+func (p *InboxResponse) GetHasMore() (v bool) {
+	if !p.IsSetHasMore() {
+		return InboxResponse_HasMore_DEFAULT
+	}
+	return *p.HasMore
+}
+
+var InboxResponse_NextCursor_DEFAULT string
+
+func (p *InboxResponse) GetNextCursor() (v string) {
+	if !p.IsSetNextCursor() {
+		return InboxResponse_NextCursor_DEFAULT
+	}
+	return *p.NextCursor
+}
+func (p *InboxResponse) SetCode(val int32) {
+	p.Code = val
+}
+func (p *InboxResponse) SetMsg(val string) {
+	p.Msg = val
+}
+func (p *InboxResponse) SetChats(val []*InboxEntry) {
+	p.Chats = val
+}
+func (p *InboxResponse) SetHasMore(val *bool) {
+	p.HasMore = val
+}
+func (p *InboxResponse) SetNextCursor(val *string) {
+	p.NextCursor = val
+}
+
+func (p *InboxResponse) IsSetChats() bool {
+	return p.Chats != nil
+}
+
+func (p *InboxResponse) IsSetHasMore() bool {
+	return p.HasMore != nil
+}
+
+func (p *InboxResponse) IsSetNextCursor() bool {
+	return p.NextCursor != nil
+}
+
+func (p *InboxResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("InboxResponse(%+v)", *p)
+}
+
+var fieldIDToName_InboxResponse = map[int16]string{
+	1: "Code",
+	2: "Msg",
+	3: "Chats",
+	4: "HasMore",
+	5: "NextCursor",
+}
+
+type MarkReadRequest struct {
+	Chat     string `thrift:"Chat,1,required" frugal:"1,required,string" json:"Chat"`
+	Member   string `thrift:"Member,2,required" frugal:"2,required,string" json:"Member"`
+	SendTime int64  `thrift:"SendTime,3,required" frugal:"3,required,i64" json:"SendTime"`
+}
+
+func NewMarkReadRequest() *MarkReadRequest {
+	return &MarkReadRequest{}
+}
+
+func (p *MarkReadRequest) InitDefault() {
+}
+
+func (p *MarkReadRequest) GetChat() (v string) {
+	return p.Chat
+}
+
+func (p *MarkReadRequest) GetMember() (v string) {
+	return p.Member
+}
+
+func (p *MarkReadRequest) GetSendTime() (v int64) {
+	return p.SendTime
+}
+func (p *MarkReadRequest) SetChat(val string) {
+	p.Chat = val
+}
+func (p *MarkReadRequest) SetMember(val string) {
+	p.Member = val
+}
+func (p *MarkReadRequest) SetSendTime(val int64) {
+	p.SendTime = val
+}
+
+func (p *MarkReadRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("MarkReadRequest(%+v)", *p)
+}
+
+var fieldIDToName_MarkReadRequest = map[int16]string{
+	1: "Chat",
+	2: "Member",
+	3: "SendTime",
+}
+
+type MarkReadResponse struct {
+	Code         int32  `thrift:"Code,1,required" frugal:"1,required,i32" json:"Code"`
+	Msg          string `thrift:"Msg,2,required" frugal:"2,required,string" json:"Msg"`
+	ReadUpTo     *int64 `thrift:"ReadUpTo,3,optional" frugal:"3,optional,i64" json:"ReadUpTo,omitempty"`
+	Unread       *int32 `thrift:"Unread,4,optional" frugal:"4,optional,i32" json:"Unread,omitempty"`
+	UnreadCapped *bool  `thrift:"UnreadCapped,5,optional" frugal:"5,optional,bool" json:"UnreadCapped,omitempty"`
+}
+
+func NewMarkReadResponse() *MarkReadResponse {
+	return &MarkReadResponse{}
+}
+
+func (p *MarkReadResponse) InitDefault() {
+}
+
+func (p *MarkReadResponse) GetCode() (v int32) {
+	return p.Code
+}
+
+func (p *MarkReadResponse) GetMsg() (v string) {
+	return p.Msg
+}
+
+var MarkReadResponse_ReadUpTo_DEFAULT int64
+
+func (p *MarkReadResponse) GetReadUpTo() (v int64) {
+	if !p.IsSetReadUpTo() {
+		return MarkReadResponse_ReadUpTo_DEFAULT
+	}
+	return *p.ReadUpTo
+}
+
+var MarkReadResponse_Unread_DEFAULT int32
+
+func (p *MarkReadResponse) GetUnread() (v int32) {
+	if !p.IsSetUnread() {
+		return MarkReadResponse_Unread_DEFAULT
+	}
+	return *p.Unread
+}
+
+var MarkReadResponse_UnreadCapped_DEFAULT bool
+
+func (p *MarkReadResponse) GetUnreadCapped() (v bool) {
+	if !p.IsSetUnreadCapped() {
+		return MarkReadResponse_UnreadCapped_DEFAULT
+	}
+	return *p.UnreadCapped
+}
+func (p *MarkReadResponse) SetCode(val int32) {
+	p.Code = val
+}
+func (p *MarkReadResponse) SetMsg(val string) {
+	p.Msg = val
+}
+func (p *MarkReadResponse) SetReadUpTo(val *int64) {
+	p.ReadUpTo = val
+}
+func (p *MarkReadResponse) SetUnread(val *int32) {
+	p.Unread = val
+}
+func (p *MarkReadResponse) SetUnreadCapped(val *bool) {
+	p.UnreadCapped = val
+}
+
+func (p *MarkReadResponse) IsSetReadUpTo() bool {
+	return p.ReadUpTo != nil
+}
+
+func (p *MarkReadResponse) IsSetUnread() bool {
+	return p.Unread != nil
+}
+
+func (p *MarkReadResponse) IsSetUnreadCapped() bool {
+	return p.UnreadCapped != nil
+}
+
+func (p *MarkReadResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("MarkReadResponse(%+v)", *p)
+}
+
+var fieldIDToName_MarkReadResponse = map[int16]string{
+	1: "Code",
+	2: "Msg",
+	3: "ReadUpTo",
+	4: "Unread",
+	5: "UnreadCapped",
+}
+
 type IMService interface {
 	Send(ctx context.Context, req *SendRequest) (r *SendResponse, err error)
 
@@ -707,6 +1411,16 @@ type IMService interface {
 	SendBatch(ctx context.Context, req *SendBatchRequest) (r *SendBatchResponse, err error)
 
 	PullBatch(ctx context.Context, req *PullBatchRequest) (r *PullBatchResponse, err error)
+
+	CreateGroup(ctx context.Context, req *CreateGroupRequest) (r *GroupResponse, err error)
+
+	GetGroup(ctx context.Context, req *GetGroupRequest) (r *GroupResponse, err error)
+
+	ChangeMembers(ctx context.Context, req *ChangeMembersRequest) (r *GroupResponse, err error)
+
+	Inbox(ctx context.Context, req *InboxRequest) (r *InboxResponse, err error)
+
+	MarkRead(ctx context.Context, req *MarkReadRequest) (r *MarkReadResponse, err error)
 }
 
 type IMServiceSendArgs struct {
@@ -1086,5 +1800,385 @@ func (p *IMServicePullBatchResult) String() string {
 }
 
 var fieldIDToName_IMServicePullBatchResult = map[int16]string{
+	0: "success",
+}
+
+type IMServiceCreateGroupArgs struct {
+	Req *CreateGroupRequest `thrift:"req,1" frugal:"1,default,CreateGroupRequest" json:"req"`
+}
+
+func NewIMServiceCreateGroupArgs() *IMServiceCreateGroupArgs {
+	return &IMServiceCreateGroupArgs{}
+}
+
+func (p *IMServiceCreateGroupArgs) InitDefault() {
+}
+
+var IMServiceCreateGroupArgs_Req_DEFAULT *CreateGroupRequest
+
+func (p *IMServiceCreateGroupArgs) GetReq() (v *CreateGroupRequest) {
+	if !p.IsSetReq() {
+		return IMServiceCreateGroupArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *IMServiceCreateGroupArgs) SetReq(val *CreateGroupRequest) {
+	p.Req = val
+}
+
+func (p *IMServiceCreateGroupArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *IMServiceCreateGroupArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceCreateGroupArgs(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceCreateGroupArgs = map[int16]string{
+	1: "req",
+}
+
+type IMServiceCreateGroupResult struct {
+	Success *GroupResponse `thrift:"success,0,optional" frugal:"0,optional,GroupResponse" json:"success,omitempty"`
+}
+
+func NewIMServiceCreateGroupResult() *IMServiceCreateGroupResult {
+	return &IMServiceCreateGroupResult{}
+}
+
+func (p *IMServiceCreateGroupResult) InitDefault() {
+}
+
+var IMServiceCreateGroupResult_Success_DEFAULT *GroupResponse
+
+func (p *IMServiceCreateGroupResult) GetSuccess() (v *GroupResponse) {
+	if !p.IsSetSuccess() {
+		return IMServiceCreateGroupResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *IMServiceCreateGroupResult) SetSuccess(x interface{}) {
+	p.Success = x.(*GroupResponse)
+}
+
+func (p *IMServiceCreateGroupResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *IMServiceCreateGroupResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceCreateGroupResult(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceCreateGroupResult = map[int16]string{
+	0: "success",
+}
+
+type IMServiceGetGroupArgs struct {
+	Req *GetGroupRequest `thrift:"req,1" frugal:"1,default,GetGroupRequest" json:"req"`
+}
+
+func NewIMServiceGetGroupArgs() *IMServiceGetGroupArgs {
+	return &IMServiceGetGroupArgs{}
+}
+
+func (p *IMServiceGetGroupArgs) InitDefault() {
+}
+
+var IMServiceGetGroupArgs_Req_DEFAULT *GetGroupRequest
+
+func (p *IMServiceGetGroupArgs) GetReq() (v *GetGroupRequest) {
+	if !p.IsSetReq() {
+		return IMServiceGetGroupArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *IMServiceGetGroupArgs) SetReq(val *GetGroupRequest) {
+	p.Req = val
+}
+
+func (p *IMServiceGetGroupArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *IMServiceGetGroupArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceGetGroupArgs(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceGetGroupArgs = map[int16]string{
+	1: "req",
+}
+
+type IMServiceGetGroupResult struct {
+	Success *GroupResponse `thrift:"success,0,optional" frugal:"0,optional,GroupResponse" json:"success,omitempty"`
+}
+
+func NewIMServiceGetGroupResult() *IMServiceGetGroupResult {
+	return &IMServiceGetGroupResult{}
+}
+
+func (p *IMServiceGetGroupResult) InitDefault() {
+}
+
+var IMServiceGetGroupResult_Success_DEFAULT *GroupResponse
+
+func (p *IMServiceGetGroupResult) GetSuccess() (v *GroupResponse) {
+	if !p.IsSetSuccess() {
+		return IMServiceGetGroupResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *IMServiceGetGroupResult) SetSuccess(x interface{}) {
+	p.Success = x.(*GroupResponse)
+}
+
+func (p *IMServiceGetGroupResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *IMServiceGetGroupResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceGetGroupResult(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceGetGroupResult = map[int16]string{
+	0: "success",
+}
+
+type IMServiceChangeMembersArgs struct {
+	Req *ChangeMembersRequest `thrift:"req,1" frugal:"1,default,ChangeMembersRequest" json:"req"`
+}
+
+func NewIMServiceChangeMembersArgs() *IMServiceChangeMembersArgs {
+	return &IMServiceChangeMembersArgs{}
+}
+
+func (p *IMServiceChangeMembersArgs) InitDefault() {
+}
+
+var IMServiceChangeMembersArgs_Req_DEFAULT *ChangeMembersRequest
+
+func (p *IMServiceChangeMembersArgs) GetReq() (v *ChangeMembersRequest) {
+	if !p.IsSetReq() {
+		return IMServiceChangeMembersArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *IMServiceChangeMembersArgs) SetReq(val *ChangeMembersRequest) {
+	p.Req = val
+}
+
+func (p *IMServiceChangeMembersArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *IMServiceChangeMembersArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceChangeMembersArgs(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceChangeMembersArgs = map[int16]string{
+	1: "req",
+}
+
+type IMServiceChangeMembersResult struct {
+	Success *GroupResponse `thrift:"success,0,optional" frugal:"0,optional,GroupResponse" json:"success,omitempty"`
+}
+
+func NewIMServiceChangeMembersResult() *IMServiceChangeMembersResult {
+	return &IMServiceChangeMembersResult{}
+}
+
+func (p *IMServiceChangeMembersResult) InitDefault() {
+}
+
+var IMServiceChangeMembersResult_Success_DEFAULT *GroupResponse
+
+func (p *IMServiceChangeMembersResult) GetSuccess() (v *GroupResponse) {
+	if !p.IsSetSuccess() {
+		return IMServiceChangeMembersResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *IMServiceChangeMembersResult) SetSuccess(x interface{}) {
+	p.Success = x.(*GroupResponse)
+}
+
+func (p *IMServiceChangeMembersResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *IMServiceChangeMembersResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceChangeMembersResult(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceChangeMembersResult = map[int16]string{
+	0: "success",
+}
+
+type IMServiceInboxArgs struct {
+	Req *InboxRequest `thrift:"req,1" frugal:"1,default,InboxRequest" json:"req"`
+}
+
+func NewIMServiceInboxArgs() *IMServiceInboxArgs {
+	return &IMServiceInboxArgs{}
+}
+
+func (p *IMServiceInboxArgs) InitDefault() {
+}
+
+var IMServiceInboxArgs_Req_DEFAULT *InboxRequest
+
+func (p *IMServiceInboxArgs) GetReq() (v *InboxRequest) {
+	if !p.IsSetReq() {
+		return IMServiceInboxArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *IMServiceInboxArgs) SetReq(val *InboxRequest) {
+	p.Req = val
+}
+
+func (p *IMServiceInboxArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *IMServiceInboxArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceInboxArgs(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceInboxArgs = map[int16]string{
+	1: "req",
+}
+
+type IMServiceInboxResult struct {
+	Success *InboxResponse `thrift:"success,0,optional" frugal:"0,optional,InboxResponse" json:"success,omitempty"`
+}
+
+func NewIMServiceInboxResult() *IMServiceInboxResult {
+	return &IMServiceInboxResult{}
+}
+
+func (p *IMServiceInboxResult) InitDefault() {
+}
+
+var IMServiceInboxResult_Success_DEFAULT *InboxResponse
+
+func (p *IMServiceInboxResult) GetSuccess() (v *InboxResponse) {
+	if !p.IsSetSuccess() {
+		return IMServiceInboxResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *IMServiceInboxResult) SetSuccess(x interface{}) {
+	p.Success = x.(*InboxResponse)
+}
+
+func (p *IMServiceInboxResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *IMServiceInboxResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceInboxResult(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceInboxResult = map[int16]string{
+	0: "success",
+}
+
+type IMServiceMarkReadArgs struct {
+	Req *MarkReadRequest `thrift:"req,1" frugal:"1,default,MarkReadRequest" json:"req"`
+}
+
+func NewIMServiceMarkReadArgs() *IMServiceMarkReadArgs {
+	return &IMServiceMarkReadArgs{}
+}
+
+func (p *IMServiceMarkReadArgs) InitDefault() {
+}
+
+var IMServiceMarkReadArgs_Req_DEFAULT *MarkReadRequest
+
+func (p *IMServiceMarkReadArgs) GetReq() (v *MarkReadRequest) {
+	if !p.IsSetReq() {
+		return IMServiceMarkReadArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *IMServiceMarkReadArgs) SetReq(val *MarkReadRequest) {
+	p.Req = val
+}
+
+func (p *IMServiceMarkReadArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *IMServiceMarkReadArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceMarkReadArgs(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceMarkReadArgs = map[int16]string{
+	1: "req",
+}
+
+type IMServiceMarkReadResult struct {
+	Success *MarkReadResponse `thrift:"success,0,optional" frugal:"0,optional,MarkReadResponse" json:"success,omitempty"`
+}
+
+func NewIMServiceMarkReadResult() *IMServiceMarkReadResult {
+	return &IMServiceMarkReadResult{}
+}
+
+func (p *IMServiceMarkReadResult) InitDefault() {
+}
+
+var IMServiceMarkReadResult_Success_DEFAULT *MarkReadResponse
+
+func (p *IMServiceMarkReadResult) GetSuccess() (v *MarkReadResponse) {
+	if !p.IsSetSuccess() {
+		return IMServiceMarkReadResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *IMServiceMarkReadResult) SetSuccess(x interface{}) {
+	p.Success = x.(*MarkReadResponse)
+}
+
+func (p *IMServiceMarkReadResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *IMServiceMarkReadResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("IMServiceMarkReadResult(%+v)", *p)
+}
+
+var fieldIDToName_IMServiceMarkReadResult = map[int16]string{
 	0: "success",
 }

@@ -49,6 +49,8 @@ func plan(target string, duration, warmup time.Duration) []benchmark {
 		})},
 		{"mixed 1:4 c=200", with(load.ScenarioMixed, 200, nil)},
 		{"follow 4+4", with(load.ScenarioFollow, 8, nil)},
+		// Inbox pages of members of 200 chats each.
+		{"inbox c=200", with(load.ScenarioInbox, 200, nil)},
 		{"reference 20×10", with(load.ScenarioReference, 20, nil)},
 		// Overload: the target is zero errors, queueing rather than failing.
 		{"send c=2000", with(load.ScenarioSend, 2000, nil)},

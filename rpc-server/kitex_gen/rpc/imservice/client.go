@@ -16,6 +16,11 @@ type Client interface {
 	Ping(ctx context.Context, req *rpc.PingRequest, callOptions ...callopt.Option) (r *rpc.PingResponse, err error)
 	SendBatch(ctx context.Context, req *rpc.SendBatchRequest, callOptions ...callopt.Option) (r *rpc.SendBatchResponse, err error)
 	PullBatch(ctx context.Context, req *rpc.PullBatchRequest, callOptions ...callopt.Option) (r *rpc.PullBatchResponse, err error)
+	CreateGroup(ctx context.Context, req *rpc.CreateGroupRequest, callOptions ...callopt.Option) (r *rpc.GroupResponse, err error)
+	GetGroup(ctx context.Context, req *rpc.GetGroupRequest, callOptions ...callopt.Option) (r *rpc.GroupResponse, err error)
+	ChangeMembers(ctx context.Context, req *rpc.ChangeMembersRequest, callOptions ...callopt.Option) (r *rpc.GroupResponse, err error)
+	Inbox(ctx context.Context, req *rpc.InboxRequest, callOptions ...callopt.Option) (r *rpc.InboxResponse, err error)
+	MarkRead(ctx context.Context, req *rpc.MarkReadRequest, callOptions ...callopt.Option) (r *rpc.MarkReadResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -70,4 +75,29 @@ func (p *kIMServiceClient) SendBatch(ctx context.Context, req *rpc.SendBatchRequ
 func (p *kIMServiceClient) PullBatch(ctx context.Context, req *rpc.PullBatchRequest, callOptions ...callopt.Option) (r *rpc.PullBatchResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.PullBatch(ctx, req)
+}
+
+func (p *kIMServiceClient) CreateGroup(ctx context.Context, req *rpc.CreateGroupRequest, callOptions ...callopt.Option) (r *rpc.GroupResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.CreateGroup(ctx, req)
+}
+
+func (p *kIMServiceClient) GetGroup(ctx context.Context, req *rpc.GetGroupRequest, callOptions ...callopt.Option) (r *rpc.GroupResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.GetGroup(ctx, req)
+}
+
+func (p *kIMServiceClient) ChangeMembers(ctx context.Context, req *rpc.ChangeMembersRequest, callOptions ...callopt.Option) (r *rpc.GroupResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.ChangeMembers(ctx, req)
+}
+
+func (p *kIMServiceClient) Inbox(ctx context.Context, req *rpc.InboxRequest, callOptions ...callopt.Option) (r *rpc.InboxResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Inbox(ctx, req)
+}
+
+func (p *kIMServiceClient) MarkRead(ctx context.Context, req *rpc.MarkReadRequest, callOptions ...callopt.Option) (r *rpc.MarkReadResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.MarkRead(ctx, req)
 }

@@ -48,6 +48,41 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"CreateGroup": kitex.NewMethodInfo(
+		createGroupHandler,
+		newIMServiceCreateGroupArgs,
+		newIMServiceCreateGroupResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"GetGroup": kitex.NewMethodInfo(
+		getGroupHandler,
+		newIMServiceGetGroupArgs,
+		newIMServiceGetGroupResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"ChangeMembers": kitex.NewMethodInfo(
+		changeMembersHandler,
+		newIMServiceChangeMembersArgs,
+		newIMServiceChangeMembersResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"Inbox": kitex.NewMethodInfo(
+		inboxHandler,
+		newIMServiceInboxArgs,
+		newIMServiceInboxResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"MarkRead": kitex.NewMethodInfo(
+		markReadHandler,
+		newIMServiceMarkReadArgs,
+		newIMServiceMarkReadResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -204,6 +239,96 @@ func newIMServicePullBatchResult() interface{} {
 	return rpc.NewIMServicePullBatchResult()
 }
 
+func createGroupHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*rpc.IMServiceCreateGroupArgs)
+	realResult := result.(*rpc.IMServiceCreateGroupResult)
+	success, err := handler.(rpc.IMService).CreateGroup(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newIMServiceCreateGroupArgs() interface{} {
+	return rpc.NewIMServiceCreateGroupArgs()
+}
+
+func newIMServiceCreateGroupResult() interface{} {
+	return rpc.NewIMServiceCreateGroupResult()
+}
+
+func getGroupHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*rpc.IMServiceGetGroupArgs)
+	realResult := result.(*rpc.IMServiceGetGroupResult)
+	success, err := handler.(rpc.IMService).GetGroup(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newIMServiceGetGroupArgs() interface{} {
+	return rpc.NewIMServiceGetGroupArgs()
+}
+
+func newIMServiceGetGroupResult() interface{} {
+	return rpc.NewIMServiceGetGroupResult()
+}
+
+func changeMembersHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*rpc.IMServiceChangeMembersArgs)
+	realResult := result.(*rpc.IMServiceChangeMembersResult)
+	success, err := handler.(rpc.IMService).ChangeMembers(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newIMServiceChangeMembersArgs() interface{} {
+	return rpc.NewIMServiceChangeMembersArgs()
+}
+
+func newIMServiceChangeMembersResult() interface{} {
+	return rpc.NewIMServiceChangeMembersResult()
+}
+
+func inboxHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*rpc.IMServiceInboxArgs)
+	realResult := result.(*rpc.IMServiceInboxResult)
+	success, err := handler.(rpc.IMService).Inbox(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newIMServiceInboxArgs() interface{} {
+	return rpc.NewIMServiceInboxArgs()
+}
+
+func newIMServiceInboxResult() interface{} {
+	return rpc.NewIMServiceInboxResult()
+}
+
+func markReadHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*rpc.IMServiceMarkReadArgs)
+	realResult := result.(*rpc.IMServiceMarkReadResult)
+	success, err := handler.(rpc.IMService).MarkRead(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newIMServiceMarkReadArgs() interface{} {
+	return rpc.NewIMServiceMarkReadArgs()
+}
+
+func newIMServiceMarkReadResult() interface{} {
+	return rpc.NewIMServiceMarkReadResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -259,6 +384,56 @@ func (p *kClient) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (r *
 	_args.Req = req
 	var _result rpc.IMServicePullBatchResult
 	if err = p.c.Call(ctx, "PullBatch", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) CreateGroup(ctx context.Context, req *rpc.CreateGroupRequest) (r *rpc.GroupResponse, err error) {
+	var _args rpc.IMServiceCreateGroupArgs
+	_args.Req = req
+	var _result rpc.IMServiceCreateGroupResult
+	if err = p.c.Call(ctx, "CreateGroup", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) GetGroup(ctx context.Context, req *rpc.GetGroupRequest) (r *rpc.GroupResponse, err error) {
+	var _args rpc.IMServiceGetGroupArgs
+	_args.Req = req
+	var _result rpc.IMServiceGetGroupResult
+	if err = p.c.Call(ctx, "GetGroup", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) ChangeMembers(ctx context.Context, req *rpc.ChangeMembersRequest) (r *rpc.GroupResponse, err error) {
+	var _args rpc.IMServiceChangeMembersArgs
+	_args.Req = req
+	var _result rpc.IMServiceChangeMembersResult
+	if err = p.c.Call(ctx, "ChangeMembers", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Inbox(ctx context.Context, req *rpc.InboxRequest) (r *rpc.InboxResponse, err error) {
+	var _args rpc.IMServiceInboxArgs
+	_args.Req = req
+	var _result rpc.IMServiceInboxResult
+	if err = p.c.Call(ctx, "Inbox", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) MarkRead(ctx context.Context, req *rpc.MarkReadRequest) (r *rpc.MarkReadResponse, err error) {
+	var _args rpc.IMServiceMarkReadArgs
+	_args.Req = req
+	var _result rpc.IMServiceMarkReadResult
+	if err = p.c.Call(ctx, "MarkRead", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil

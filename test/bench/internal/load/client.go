@@ -160,6 +160,22 @@ func (p *PageSize) decodeBody(body []byte) error {
 
 var sendTimeKey = []byte(`"send_time":`)
 
+// InboxSize is an inbox page reduced to its number of chats.
+type InboxSize struct {
+	Chats int
+}
+
+// decodeBody implements bodyDecoder: every entry has one "read_up_to".
+func (p *InboxSize) decodeBody(body []byte) error {
+	if !validJSON(body) {
+		return errors.New("invalid JSON")
+	}
+	p.Chats = bytes.Count(body, readUpToKey)
+	return nil
+}
+
+var readUpToKey = []byte(`"read_up_to":`)
+
 // bodyDecoder is a destination of answers that decodes them itself instead
 // of through json.Unmarshal.
 type bodyDecoder interface {

@@ -21,36 +21,39 @@ const (
 	ScenarioFollow    = "follow"
 	ScenarioReference = "reference"
 	ScenarioPing      = "ping"
+	ScenarioInbox     = "inbox"
 )
 
 // Scenarios lists every scenario name.
-var Scenarios = []string{ScenarioSend, ScenarioPull, ScenarioMixed, ScenarioFollow, ScenarioReference, ScenarioPing}
+var Scenarios = []string{ScenarioSend, ScenarioPull, ScenarioMixed, ScenarioFollow, ScenarioReference, ScenarioPing, ScenarioInbox}
 
 // Options is one run's configuration. The zero value of a field means its
 // default (see Defaults) except where noted.
 type Options struct {
 	Scenario    string        `json:"scenario"`
-	Target      string        `json:"target"`      // base URL, e.g. http://127.0.0.1:8080
-	Concurrency int           `json:"concurrency"` // connections (workers); the reference scenario's threads
-	Duration    time.Duration `json:"duration_ns"` // measured time, after Warmup; ignored when Requests > 0
-	Requests    int64         `json:"requests"`    // measured requests instead of a Duration
-	Rate        float64       `json:"rate"`        // requests/s for an open loop; 0 is a closed loop
-	Chats       int           `json:"chats"`       // distinct chats the load spreads over
-	Prefill     int           `json:"prefill"`     // messages per chat sent before pull and mixed measure
-	Warmup      time.Duration `json:"warmup_ns"`   // load that is not measured, before Duration
-	Sends       int           `json:"sends"`       // mixed: Sends sends per Pulls pulls
-	Pulls       int           `json:"pulls"`       //
-	Senders     int           `json:"senders"`     // follow: sending connections
-	Followers   int           `json:"followers"`   // follow: tailing readers
-	TextBytes   int           `json:"text_bytes"`  // length of each message's text
-	Limit       int           `json:"limit"`       // page size of the pull scenario's pulls
-	Timeout     time.Duration `json:"timeout_ns"`  // of one request
-	Poll        time.Duration `json:"poll_ns"`     // follow: wait after a pull that found nothing new
-	Wait        time.Duration `json:"wait_ns"`     // follow: each pull's wait_ms (a long poll); 0: poll every Poll
-	Drain       time.Duration `json:"drain_ns"`    // follow: how long followers may catch up after the senders stop
-	RampUp      time.Duration `json:"ramp_up_ns"`  // reference: time over which the threads start
-	Loops       int           `json:"loops"`       // reference: requests per thread
-	Seed        uint64        `json:"seed"`        // of the random choices; 0 picks one
+	Target      string        `json:"target"`       // base URL, e.g. http://127.0.0.1:8080
+	Concurrency int           `json:"concurrency"`  // connections (workers); the reference scenario's threads
+	Duration    time.Duration `json:"duration_ns"`  // measured time, after Warmup; ignored when Requests > 0
+	Requests    int64         `json:"requests"`     // measured requests instead of a Duration
+	Rate        float64       `json:"rate"`         // requests/s for an open loop; 0 is a closed loop
+	Chats       int           `json:"chats"`        // distinct chats the load spreads over
+	Prefill     int           `json:"prefill"`      // messages per chat sent before pull and mixed measure
+	Warmup      time.Duration `json:"warmup_ns"`    // load that is not measured, before Duration
+	Sends       int           `json:"sends"`        // mixed: Sends sends per Pulls pulls
+	Pulls       int           `json:"pulls"`        //
+	Senders     int           `json:"senders"`      // follow: sending connections
+	Followers   int           `json:"followers"`    // follow: tailing readers
+	TextBytes   int           `json:"text_bytes"`   // length of each message's text
+	Limit       int           `json:"limit"`        // page size of the pull scenario's pulls
+	Timeout     time.Duration `json:"timeout_ns"`   // of one request
+	Poll        time.Duration `json:"poll_ns"`      // follow: wait after a pull that found nothing new
+	Wait        time.Duration `json:"wait_ns"`      // follow: each pull's wait_ms (a long poll); 0: poll every Poll
+	Drain       time.Duration `json:"drain_ns"`     // follow: how long followers may catch up after the senders stop
+	RampUp      time.Duration `json:"ramp_up_ns"`   // reference: time over which the threads start
+	Loops       int           `json:"loops"`        // reference: requests per thread
+	Members     int           `json:"members"`      // inbox: members whose inboxes are read
+	MemberChats int           `json:"member_chats"` // inbox: chats of each member, each with a message
+	Seed        uint64        `json:"seed"`         // of the random choices; 0 picks one
 	// Token is the bearer token of every request, for servers with
 	// authentication; its subject is then the first member of every chat.
 	// Never written to reports.
@@ -81,6 +84,8 @@ func Defaults() Options {
 		Drain:       10 * time.Second,
 		RampUp:      10 * time.Second,
 		Loops:       10,
+		Members:     16,
+		MemberChats: 200,
 	}
 }
 
@@ -130,6 +135,8 @@ func (o Options) Validate() error {
 		return errors.New("timeout and loops must be positive, ramp-up not negative")
 	case o.Wait < 0 || (o.Wait > 0 && o.Wait+time.Second > o.Timeout):
 		return errors.New("wait must not be negative, and timeout must exceed it by a second at least")
+	case o.Members < 1 || o.MemberChats < 1:
+		return errors.New("members and member-chats must be at least 1")
 	}
 	return nil
 }
@@ -149,6 +156,8 @@ func (o Options) String() string {
 		}
 	case ScenarioPing:
 		fmt.Fprintf(&b, ", c=%d", o.Concurrency)
+	case ScenarioInbox:
+		fmt.Fprintf(&b, ", c=%d, %d members of %d chats each", o.Concurrency, o.Members, o.MemberChats)
 	default:
 		fmt.Fprintf(&b, ", c=%d, %d chats", o.Concurrency, o.Chats)
 	}
@@ -168,6 +177,8 @@ func (o Options) String() string {
 		fmt.Fprintf(&b, ", %d messages per chat, pages of %d", o.Prefill, o.Limit)
 	case ScenarioMixed:
 		fmt.Fprintf(&b, ", sends:pulls %d:%d, %d messages per chat", o.Sends, o.Pulls, o.Prefill)
+	case ScenarioInbox:
+		fmt.Fprintf(&b, ", pages of %d", o.Limit)
 	}
 	return b.String()
 }

@@ -17,10 +17,11 @@ const (
 	OpSend Op = iota
 	OpPull
 	OpPing
+	OpInbox
 	numOps
 )
 
-var opNames = [numOps]string{"send", "pull", "ping"}
+var opNames = [numOps]string{"send", "pull", "ping", "inbox"}
 
 func (o Op) String() string { return opNames[o] }
 

@@ -47,6 +47,8 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Result, error)
 		return r.reference(ctx)
 	case ScenarioPing:
 		return r.ping(ctx)
+	case ScenarioInbox:
+		return r.inbox(ctx)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", opts.Scenario)
 }

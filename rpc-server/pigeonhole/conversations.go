@@ -1,0 +1,139 @@
+package pigeonhole
+
+import (
+	"context"
+	"fmt"
+)
+
+// CreateGroup creates a group with a new id and returns it. Errors:
+// invalid_argument, too_large (members or title over the limits), and the
+// store's.
+func (s *Service) CreateGroup(ctx context.Context, req CreateGroupRequest) (Group, error) {
+	g, err := req.newGroup(s.cfg.MaxGroupMembers)
+	if err != nil {
+		return Group{}, err
+	}
+	if g.Chat, err = NewGroupID(s.cfg.Random); err != nil {
+		return Group{}, err
+	}
+	created, err := s.store.CreateGroup(ctx, g)
+	if err != nil {
+		return Group{}, fmt.Errorf("create group: %w", err)
+	}
+	return created, nil
+}
+
+// GroupRequest asks for a chat's title and members.
+type GroupRequest struct {
+	Chat string
+	// Actor, when set (always, with authentication on), must be a member.
+	Actor string
+}
+
+// Group returns a chat's title and members; a two-member chat has no
+// title and its two members. Errors: invalid_argument, not_found (unknown
+// group), permission_denied (Actor is not a member), and the store's.
+func (s *Service) Group(ctx context.Context, req GroupRequest) (Group, error) {
+	chat, err := ParseChatID(req.Chat)
+	if err != nil {
+		return Group{}, err
+	}
+	var g Group
+	if chat.IsGroup() {
+		if g, err = s.store.Group(ctx, chat); err != nil {
+			return Group{}, fmt.Errorf("group: %w", err)
+		}
+	} else {
+		a, b := chat.Members()
+		g = Group{Chat: chat, Members: []string{a, b}}
+		if a == b {
+			g.Members = g.Members[:1]
+		}
+	}
+	if req.Actor != "" && !g.HasMember(req.Actor) {
+		return Group{}, Errorf(CodePermissionDenied, "%s is not a member of chat %s", Quote(req.Actor), Quote(chat.String()))
+	}
+	return g, nil
+}
+
+// ChangeMembers adds and removes a group's members and returns the group
+// as changed. Members may add; the owner may remove anyone; anyone may
+// remove themselves. The rules are checked against the group as stored,
+// under the lock appends take, so a send racing a removal is stored before
+// it or refused after it. Errors: invalid_argument, not_found,
+// permission_denied, conflict, too_large, and the store's.
+func (s *Service) ChangeMembers(ctx context.Context, req ChangeMembersRequest) (Group, error) {
+	chat, change, err := req.change(s.cfg.MaxGroupMembers)
+	if err != nil {
+		return Group{}, err
+	}
+	g, err := s.store.ChangeGroup(ctx, chat, change.Apply)
+	if err != nil {
+		return Group{}, fmt.Errorf("change group: %w", err)
+	}
+	return g, nil
+}
+
+// IsMember reports whether member may read and write chat: one of a
+// two-member chat's ids, or a member of a group (false for an unknown
+// group). Errors: the store's.
+func (s *Service) IsMember(ctx context.Context, chat ChatID, member string) (bool, error) {
+	if !chat.IsGroup() {
+		return chat.HasMember(member), nil
+	}
+	g, err := s.store.Group(ctx, chat)
+	switch {
+	case ErrorCode(err) == CodeNotFound:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("group: %w", err)
+	}
+	return g.HasMember(member), nil
+}
+
+// Inbox returns one page of a member's chats, newest activity first (see
+// InboxPage for the cursor's guarantee). Errors: invalid_argument, and the
+// store's.
+func (s *Service) Inbox(ctx context.Context, req InboxRequest) (InboxPage, error) {
+	if err := ValidateStoredMemberID(req.Member); err != nil {
+		return InboxPage{}, Errorf(CodeInvalidArgument, "member: %s", ErrorMessage(err))
+	}
+	limit, err := inboxLimit(req.Limit)
+	if err != nil {
+		return InboxPage{}, err
+	}
+	cur, err := decodeInboxCursor(req.Cursor)
+	if err != nil {
+		return InboxPage{}, err
+	}
+	rows, err := s.store.Inbox(ctx, InboxRange{Member: req.Member, After: cur.After, Before: cur.Before, Limit: limit + 1})
+	if err != nil {
+		return InboxPage{}, fmt.Errorf("inbox: %w", err)
+	}
+	return newInboxPage(rows, cur, limit), nil
+}
+
+// MarkRead moves a member's read marker forward and returns it with the
+// unread count after it. Errors: invalid_argument (including a member not
+// in a two-member chat), permission_denied (not in the group), not_found
+// (unknown group), and the store's.
+func (s *Service) MarkRead(ctx context.Context, req ReadRequest) (ReadState, error) {
+	chat, err := ParseChatID(req.Chat)
+	if err != nil {
+		return ReadState{}, err
+	}
+	if err := ValidateStoredMemberID(req.Member); err != nil {
+		return ReadState{}, Errorf(CodeInvalidArgument, "member: %s", ErrorMessage(err))
+	}
+	if !chat.IsGroup() && !chat.HasMember(req.Member) {
+		return ReadState{}, Errorf(CodeInvalidArgument, "member %s is not a member of chat %s", Quote(req.Member), Quote(chat.String()))
+	}
+	if req.SendTime < 0 {
+		return ReadState{}, Errorf(CodeInvalidArgument, "send_time must not be negative, got %d", req.SendTime)
+	}
+	st, err := s.store.MarkRead(ctx, chat, req.Member, req.SendTime)
+	if err != nil {
+		return ReadState{}, fmt.Errorf("mark read: %w", err)
+	}
+	return st, nil
+}
