@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -18,11 +19,10 @@ func TestMetrics(t *testing.T) {
 	m.ObserveAttempt("Send", false, errors.New("refused"))
 	m.ObserveAttempt("Send", true, nil)
 
-	w := perform(e, "GET", "/metrics", "")
-	if got := w.Code; got != 200 {
-		t.Fatalf("GET /metrics: status %d", got)
+	body := scrape(t, m)
+	if got := perform(e, "GET", "/metrics", "").Code; got != 404 {
+		t.Fatalf("GET /metrics on the API's listener: status %d, want 404", got)
 	}
-	body := w.Body.String()
 	for _, want := range []string{
 		`pigeonhole_http_requests_total{code="ok",method="POST",route="/api/send",status="200"} 1`,
 		`pigeonhole_http_requests_total{code="invalid_argument",method="POST",route="/api/send",status="400"} 1`,
@@ -40,4 +40,15 @@ func TestMetrics(t *testing.T) {
 	if strings.Contains(body, "qz-unmatched") {
 		t.Errorf("an unmatched path became a label value")
 	}
+}
+
+// scrape is GET /metrics of m.
+func scrape(tb testing.TB, m *gateway.Metrics) string {
+	tb.Helper()
+	w := httptest.NewRecorder()
+	m.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if w.Code != 200 {
+		tb.Fatalf("GET /metrics: status %d", w.Code)
+	}
+	return w.Body.String()
 }
