@@ -162,6 +162,34 @@ func TestRawClientsOnTheRPCPort(t *testing.T) {
 		}
 		wantCode(t, "pull", pull.Code, pigeonhole.CodePermissionDenied)
 	})
+	t.Run("ConversationsNeedACredential", func(t *testing.T) {
+		inbox, err := header.Inbox(ctx, &rpc.InboxRequest{Member: "a1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, "inbox", inbox.Code, pigeonhole.CodeUnauthenticated)
+		group, err := header.CreateGroup(forged, &rpc.CreateGroupRequest{Members: []string{"a2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, "create group", group.Code, pigeonhole.CodeUnauthenticated)
+		read, err := framed.MarkRead(ctx, &rpc.MarkReadRequest{Chat: "a1:a2", Member: "a1", SendTime: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, "mark read", read.Code, pigeonhole.CodeUnauthenticated)
+	})
+	t.Run("ForeignInboxIsDenied", func(t *testing.T) {
+		inbox, err := header.Inbox(a1, &rpc.InboxRequest{Member: "a2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, "inbox", inbox.Code, pigeonhole.CodePermissionDenied)
+		own, err := header.Inbox(a1, &rpc.InboxRequest{Member: "a1"})
+		if err != nil || own.Code != 0 {
+			t.Fatalf("own inbox: got %+v, %v", own, err)
+		}
+	})
 	t.Run("BatchItemsNeedTheirOwnCredential", func(t *testing.T) {
 		// The batch RPC carries a1's credential, but items are judged by
 		// theirs: none, forged, a1's own.

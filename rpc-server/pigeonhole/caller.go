@@ -13,6 +13,9 @@ import (
 //     permission_denied.
 //   - Pull: the caller must be a member of the chat (Membership), else
 //     permission_denied.
+//   - Groups, inbox, read markers: the acting member is the caller; naming
+//     anyone else is permission_denied. A group's creator joins it as its
+//     owner; only members may see a group.
 //
 // A request without a Caller is refused with unauthenticated when the
 // service requires callers (Config.RequireCaller), and is served without
@@ -101,6 +104,22 @@ func (s *Service) bindSender(ctx context.Context, req SendRequest) (SendRequest,
 		return req, Errorf(CodePermissionDenied, "you may send only as %q, not as %q", c.Member, req.Sender)
 	}
 	return req, nil
+}
+
+// actAs applies the acting-member rule of the conversation requests (the
+// member whose inbox or marker it is, or who creates or changes a group):
+// with a caller, an empty member is the caller and any other member is
+// permission_denied; without one, the request's own member stands.
+// Errors: unauthenticated, permission_denied.
+func (s *Service) actAs(ctx context.Context, named string) (string, error) {
+	c, ok, err := s.caller(ctx)
+	if err != nil || !ok {
+		return named, err
+	}
+	if named != "" && named != c.Member {
+		return "", Errorf(CodePermissionDenied, "you may act only as %s, not as %s", Quote(c.Member), Quote(named))
+	}
+	return c.Member, nil
 }
 
 // authorizeRead applies the read rule: the caller must be a member of the
