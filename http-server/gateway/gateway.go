@@ -106,6 +106,9 @@ type Config struct {
 	// Web is the browser client, served at "/" and "/static/..." (none
 	// when empty).
 	Web []web.File
+	// DevLogin, when not nil, serves POST /api/dev-login, which mints a
+	// token for any member id: for development on a loopback listener only.
+	DevLogin *DevLogin
 	// MaxWait caps a pull's wait_ms (default pigeonhole.DefaultMaxWait).
 	// A waiting pull's deadline is its wait plus RequestTimeout.
 	MaxWait time.Duration
@@ -239,6 +242,9 @@ func Register(e *route.Engine, svc MessageService, cfg Config) {
 	if g.cfg.Metrics != nil {
 		// /metrics itself is served on a listener of its own (OpsHandler).
 		g.cfg.Metrics.watchWaiting(g.waiting.Load)
+	}
+	if g.cfg.DevLogin != nil {
+		endpoints = append(endpoints, endpoint{consts.MethodPost, "/api/dev-login", g.devLogin})
 	}
 	endpoints = append(endpoints, staticEndpoints(g.cfg.Web)...)
 	g.allow = make(map[string]string, len(endpoints))
