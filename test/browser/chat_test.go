@@ -7,8 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/pigeonhole-im/pigeonhole/test/harness"
 )
@@ -265,4 +271,45 @@ func TestRateLimitShownAndRecovered(t *testing.T) {
 	if len(got) != len(texts) {
 		t.Fatalf("stored %d messages, want %d (each exactly once): %+v", len(got), len(texts), got)
 	}
+}
+
+func TestWithAuthentication(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "jwt-secret")
+	if err := os.WriteFile(secret, []byte("a development secret of 32 bytes+\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	auth := []string{"--auth", "jwt", "--jwt-secret-file", secret}
+	gw := startSystem(t, auth, append([]string{"--dev-login"}, auth...))
+	b := startBrowser(t)
+	a1 := b.open(t, "a1", gw.URL+"/")
+	a2 := b.open(t, "a2", gw.URL+"/")
+
+	// a1 uses the development sign-in; a2 pastes a token from the token command.
+	a1.waitUntil(10*time.Second, "the development sign-in", `!document.getElementById('signin-dev').hidden`)
+	a1.setValue("dev-member", "a1")
+	a1.submit("signin-dev")
+	a1.waitUntil(10*time.Second, "the inbox", `!document.getElementById('app').hidden`)
+	out, err := exec.Command(harness.MustBuild(t).HTTPServer, "token", "--sub", "a2", "--jwt-secret-file", secret).Output()
+	if err != nil {
+		t.Fatalf("http-server token: %v", err)
+	}
+	a2.signInWithToken(strings.TrimSpace(string(out)))
+	if got := eval[string](a2, `sessionStorage.getItem('pigeonhole.token') ?? ''`); got == "" || strings.Contains(eval[string](a2, `location.href`), got) {
+		t.Errorf("the token must live in sessionStorage, never in the URL")
+	}
+
+	a1.openDirect("a2")
+	a1.send("signed hello")
+	a1.waitUntil(10*time.Second, "the send to be stored", hasMessage("signed hello"))
+	a2.waitUntil(10*time.Second, "an unread badge", badge("a1:a2")+` === '1'`)
+	a2.openFromInbox("a1:a2")
+	a2.waitUntil(delivery, "the message", hasMessage("signed hello"))
+	a2.send("signed reply")
+	a1.waitUntil(delivery, "the reply", hasMessage("signed reply"))
+
+	// A token the servers refuse sends the person back to sign in, in words.
+	eval[bool](a2, `sessionStorage.setItem('pigeonhole.token', 'x.eyJzdWIiOiJhMiJ9.y'), true`)
+	a2.do(chromedp.Reload())
+	a2.waitUntil(10*time.Second, "the sign-in form again", `!document.getElementById('signin').hidden &&
+		document.getElementById('status').textContent.startsWith('Please sign in again')`)
 }
