@@ -34,12 +34,17 @@ type etcdSetup struct {
 	passwords map[string]*corev1.SecretKeySelector // user -> where its password comes from
 	roles     map[string][]string                  // user -> roles granted
 	perms     map[string]map[string]string         // role -> prefix (with --prefix=true) -> permission
+	// The index of the step that enables authentication (-1: none) and
+	// of the one that adds each role.
+	enabledAt int
+	roleAdded map[string]int
+	rootReady bool // root added and granted role root before enabledAt
 }
 
 // readEtcdSetup reads the Job's init containers and containers, in order,
 // as etcdctl commands.
 func readEtcdSetup(spec corev1.PodSpec) (etcdSetup, []string) {
-	s := etcdSetup{passwords: map[string]*corev1.SecretKeySelector{}, roles: map[string][]string{}, perms: map[string]map[string]string{}}
+	s := etcdSetup{passwords: map[string]*corev1.SecretKeySelector{}, roles: map[string][]string{}, perms: map[string]map[string]string{}, enabledAt: -1, roleAdded: map[string]int{}}
 	var problems []string
 	for _, c := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
 		cmd := append(append([]string{}, c.Command...), c.Args...)
@@ -58,6 +63,11 @@ func readEtcdSetup(spec corev1.PodSpec) (etcdSetup, []string) {
 		s.steps = append(s.steps, step)
 		w := step.words
 		switch {
+		case len(w) == 2 && w[0] == "auth" && w[1] == "enable":
+			s.enabledAt = len(s.steps) - 1
+			s.rootReady = s.passwords["root"] != nil && slices.Contains(s.roles["root"], "root")
+		case len(w) == 3 && w[0] == "role" && w[1] == "add":
+			s.roleAdded[w[2]] = len(s.steps) - 1
 		case len(w) == 3 && w[0] == "user" && w[1] == "add":
 			if v := varRef.FindStringSubmatch(step.flags["new-user-password"]); v != nil {
 				for _, e := range c.Env {
@@ -109,11 +119,10 @@ func (ix *index) checkEtcdAuth() []string {
 	for _, p := range ps {
 		report("Job %s: %s", etcdAuthJob, p)
 	}
-	if n := len(setup.steps); n == 0 || strings.Join(setup.steps[n-1].words, " ") != "auth enable" {
-		report("Job %s: its last step must be etcdctl auth enable", etcdAuthJob)
-	}
-	if setup.passwords["root"] == nil || !slices.Contains(setup.roles["root"], "root") {
-		report("Job %s: must add user root with role root (etcd refuses auth enable without it)", etcdAuthJob)
+	if setup.enabledAt < 0 {
+		report("Job %s: never runs etcdctl auth enable", etcdAuthJob)
+	} else if !setup.rootReady {
+		report("Job %s: must add user root with role root before auth enable (etcd refuses it without)", etcdAuthJob)
 	}
 	if job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyOnFailure {
 		report("Job %s: restartPolicy must be OnFailure, so that a failed step is retried without the ones before it", etcdAuthJob)
@@ -141,6 +150,11 @@ func (ix *index) checkEtcdAuth() []string {
 			report("%sruns as etcd user %q (shared with %q or root): each program needs its own, least-privileged user", prefix, user.value, other)
 		}
 		users[user.value] = name
+		for _, role := range setup.roles[user.value] {
+			if at, ok := setup.roleAdded[role]; !ok || at < setup.enabledAt {
+				report("%srole %s of etcd user %q must be added after auth enable: the program's wait reads it", prefix, role, user.value)
+			}
+		}
 		if want, got := programs[name].etcdPermission, setup.permission(user.value); got != want {
 			report("%setcd user %q has %q on %s through the Job's roles; want %q", prefix, user.value, got, registryPrefix, want)
 		}
@@ -152,8 +166,8 @@ func (ix *index) checkEtcdAuth() []string {
 		} else if p := setup.passwords[user.value]; p == nil || p.Name != from.Name || p.Key != from.Key {
 			report("%sreads etcd user %q's password from Secret %s key %s, but the Job does not add the user with that password", prefix, user.value, from.Name, from.Key)
 		}
-		if !waitsAs(ix, d.Namespace, spec.InitContainers, user.value) {
-			report("%shas no init container that waits for the etcd setup (etcdctl --user as %q)", prefix, user.value)
+		if !waitsAs(ix, d.Namespace, spec.InitContainers, user.value, setup.roles[user.value]) {
+			report("%shas no init container that waits for the etcd setup (etcdctl --user as %q, role get of its role)", prefix, user.value)
 		}
 	}
 	return problems
@@ -188,12 +202,22 @@ func secretFile(spec corev1.PodSpec, c corev1.Container, file string) *corev1.Se
 	return nil
 }
 
-// waitsAs reports whether one of the init containers runs etcdctl as user,
-// which fails until the setup has enabled authentication.
-func waitsAs(ix *index, namespace string, inits []corev1.Container, user string) bool {
+// waitsAs reports whether one of the init containers runs etcdctl role get
+// of one of roles as user: that fails until the setup has enabled
+// authentication and created the user with that role.
+func waitsAs(ix *index, namespace string, inits []corev1.Container, user string, roles []string) bool {
 	for _, c := range inits {
 		cmd := append(append([]string{}, c.Command...), c.Args...)
 		if len(cmd) == 0 || path.Base(cmd[0]) != "etcdctl" {
+			continue
+		}
+		var words []string
+		for _, a := range cmd[1:] {
+			if !strings.HasPrefix(a, "-") {
+				words = append(words, a)
+			}
+		}
+		if len(words) != 3 || words[0] != "role" || words[1] != "get" || !slices.Contains(roles, words[2]) {
 			continue
 		}
 		env := ix.environment(namespace, c)
