@@ -23,9 +23,8 @@ const (
 
 // etcdStep is one etcdctl command of the setup Job.
 type etcdStep struct {
-	container corev1.Container
-	words     []string          // the arguments that are not flags
-	flags     map[string]string // --name=value
+	words []string          // the arguments that are not flags
+	flags map[string]string // --name=value
 }
 
 // etcdSetup is what the setup Job's steps do, in order.
@@ -52,7 +51,7 @@ func readEtcdSetup(spec corev1.PodSpec) (etcdSetup, []string) {
 			problems = append(problems, fmt.Sprintf("step %s does not run etcdctl", c.Name))
 			continue
 		}
-		step := etcdStep{container: c, flags: map[string]string{}}
+		step := etcdStep{flags: map[string]string{}}
 		for _, a := range cmd[1:] {
 			if name, value, ok := strings.Cut(strings.TrimPrefix(a, "--"), "="); ok && strings.HasPrefix(a, "--") {
 				step.flags[name] = value
