@@ -130,7 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return fmt.Errorf("metrics: %w", err)
 		}
 		log.Info("serving metrics and health", "metrics_addr", mln.Addr().String())
-		go func() { opsDone <- gateway.ServeOps(opsCtx, mln, gateway.OpsHandler(svc, metrics)) }()
+		go func() { opsDone <- program.ServeHTTP(opsCtx, mln, gateway.OpsHandler(svc, metrics)) }()
 	} else {
 		opsDone <- nil
 	}

@@ -3,8 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"net"
 	"net/http"
 	"time"
 
@@ -36,25 +34,6 @@ func OpsHandler(svc MessageService, m *Metrics) http.Handler {
 		writeOpsJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	return mux
-}
-
-// ServeOps serves OpsHandler on ln until ctx ends, then shuts down.
-func ServeOps(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(shutdown)
-	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
-	}
-	return err
 }
 
 func writeOpsJSON(w http.ResponseWriter, status int, body any) {

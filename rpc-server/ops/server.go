@@ -3,12 +3,12 @@ package ops
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
 // Serve answers GET /metrics, /healthz (the process is alive) and /readyz
@@ -30,21 +30,7 @@ func Serve(ctx context.Context, ln net.Listener, metrics http.Handler, ready fun
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(shutdown)
-	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
-	}
-	return err
+	return program.ServeHTTP(ctx, ln, mux)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {

@@ -112,12 +112,11 @@ func (s Settings) ServeProfiles(ctx context.Context, log *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		<-ctx.Done()
-		srv.Close()
+		if err := ServeHTTP(ctx, ln, mux); err != nil {
+			log.Warn("profiles stopped", "error", err)
+		}
 	}()
-	go srv.Serve(ln)
 	log.Info("serving profiles", "pprof_addr", ln.Addr().String())
 	return nil
 }
