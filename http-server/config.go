@@ -46,9 +46,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.PageCacheMiB, "page-cache-mib", "PIGEONHOLE_PAGE_CACHE_MIB", 32,
 		"MiB of final pull answers kept to answer the same pulls without an RPC; 0: off")
 	fs.Duration(&cfg.MaxWait, "max-wait", "PIGEONHOLE_MAX_WAIT", pigeonhole.DefaultMaxWait,
-		"longest a pull's wait_ms may wait for a message; its deadline is that plus --request-timeout")
+		"longest a pull's or inbox call's wait_ms may wait; its deadline is that plus --request-timeout")
 	fs.Int(&cfg.MaxWaiters, "max-waiters", "PIGEONHOLE_MAX_WAITERS", gateway.DefaultMaxWaiters,
-		"most pulls waiting at once; more are answered at once, as pulls without wait_ms")
+		"most pulls and inbox calls waiting at once; more are answered at once, as without wait_ms")
 	cfg.Settings.Define(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
