@@ -39,8 +39,9 @@
 // this cannot see: groups created or joined on another replica, and groups
 // older than the member's newest page of chats when the wait began. Their
 // activity reaches the client when its wait ends (at most --max-wait) and
-// it calls again. Member waiters cost a second map lookup per chat
-// reported, two for a two-member chat: still nothing per waiter per look.
+// it calls again. Member waiters cost two more map lookups per two-member
+// chat reported: still nothing per waiter per look. (Learning the groups
+// costs the waiting call one inbox read when it starts, in the service.)
 package notify
 
 import (

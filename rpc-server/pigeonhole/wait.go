@@ -68,7 +68,9 @@ func (s *Service) wait(ctx context.Context, q pageQuery, wait time.Duration, pag
 // and groups they join in this process) and the groups among their newest
 // MaxInboxLimit chats (a group's members are not in its id), then reads
 // again through Inbox's own path on each wake. When the wait ends without
-// activity it answers page: empty, with the request's cursor.
+// activity it answers page: empty, with the request's cursor. Reading the
+// member's newest chats costs one inbox read of MaxInboxLimit entries per
+// waiting call (not per wake).
 func (s *Service) waitInbox(ctx context.Context, req InboxRequest, cur inboxCursor, limit int, wait time.Duration, page InboxPage) (InboxPage, error) {
 	waitCtx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
@@ -78,12 +80,17 @@ func (s *Service) waitInbox(ctx context.Context, req InboxRequest, cur inboxCurs
 		return InboxPage{}, fmt.Errorf("inbox: %w", err)
 	}
 	watches := []Watch{{Member: req.Member, From: from}}
+	// Activity since the first read (a group created or joined through
+	// another replica meanwhile, say) shows in known: read again at once.
+	fresh := false
 	for _, e := range known {
+		fresh = fresh || e.Activity >= from
 		if e.Chat.IsGroup() {
 			watches = append(watches, Watch{Chat: e.Chat, From: from})
 		}
 	}
-	for s.cfg.Notifier.Wait(waitCtx, watches) {
+	for fresh || s.cfg.Notifier.Wait(waitCtx, watches) {
+		fresh = false
 		next, err := s.readInbox(ctx, req.Member, cur, limit)
 		if err != nil || len(next.Chats) > 0 {
 			return next, err

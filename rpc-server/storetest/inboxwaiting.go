@@ -163,6 +163,25 @@ func testInboxWaitWakesAcrossInstances(t *testing.T, opener Opener, newNotifier 
 	})
 }
 
+func testInboxWaitShowsAGroupJoinedElsewhereByTheNextCall(t *testing.T, opener Opener, newNotifier NewNotifier) {
+	waiting, n := openWaiting(t, opener, newNotifier)
+	other := open(t, opener, nil)
+	send(t, waiting, "a1:a2", "a2", "seen")
+	cursor := caughtUp(t, waiting, "a1")
+	got := inboxAsync(t, waiting, pigeonhole.InboxRequest{Member: "a1", Cursor: cursor, Wait: shortWait})
+	untilWaiting(t, n, 1)
+	// Another replica cannot name a1 to this one's notifier: the group
+	// shows when the wait ends, or in the answer to the next call.
+	g := createGroup(t, other, "a3", "elsewhere", "a3", "a1")
+	p := <-got
+	if len(p.Chats) == 0 {
+		p = inbox(t, waiting, "a1", p.NextCursor, 0)
+	}
+	if got, want := chatIDs(p.Chats), []string{g.Chat.String()}; !slices.Equal(got, want) {
+		t.Fatalf("inbox after a group joined elsewhere: got %q, want %q", got, want)
+	}
+}
+
 func testInboxWaitStopAnswersAtOnce(t *testing.T, opener Opener, newNotifier NewNotifier) {
 	svc, n := openWaiting(t, opener, newNotifier)
 	send(t, svc, "a1:a2", "a2", "seen")

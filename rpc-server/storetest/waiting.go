@@ -48,6 +48,7 @@ func RunWaiting(t *testing.T, newDB NewDatabase, newNotifier NewNotifier) {
 		{"InboxIgnoresOtherMembersChats", testInboxWaitIgnoresOtherMembersChats},
 		{"InboxTimesOutWithTheSameCursor", testInboxWaitTimesOutWithTheSameCursor},
 		{"InboxWakesAcrossInstances", testInboxWaitWakesAcrossInstances},
+		{"InboxShowsAGroupJoinedElsewhereByTheNextCall", testInboxWaitShowsAGroupJoinedElsewhereByTheNextCall},
 		{"InboxStopAnswersAtOnce", testInboxWaitStopAnswersAtOnce},
 	}
 	for _, tc := range tests {
