@@ -20,7 +20,7 @@ type Watch struct {
 	From   int64
 }
 
-// Notifier tells waiting pulls when to read again. A wake is a hint, never
+// Notifier tells waiting pulls and inbox calls when to read again. A wake is a hint, never
 // data: the woken pull reads through the store as any pull does, so a
 // wrong wake costs one read and a missed one costs the wait; neither can
 // reorder or skip a message.
