@@ -4,6 +4,11 @@
 // working. Never rename, renumber or retype an existing field or argument;
 // add new fields only as optional, at new ids.
 //
+// Callers: when the service runs with authentication, every Send and Pull
+// carries the caller's bearer token (a JWT) in the RPC's TTHeader under
+// CredentialKey (batches: per item, in Credentials); calls without one are
+// answered with Code unauthenticated. Ping needs none.
+//
 // Conventions used by every response:
 //   Code — 0 means ok; any other value is a business error code. The numbers
 //          are stable and owned by the server (see rpc-server's error type).
@@ -36,6 +41,12 @@ const i32 MaxBatchBytes = 8388608
 // id travels with an RPC, for the service's logs. Over plain Framed
 // transport it is simply not sent.
 const string RequestIDKey = "request_id"
+
+// CredentialKey is the TTHeader metainfo key under which a caller's bearer
+// token (a JWT) travels with a Send or Pull, for a service that runs with
+// authentication to verify itself (batches carry theirs per item, in
+// Credentials).
+const string CredentialKey = "authorization"
 
 // Message is one chat message.
 struct Message {
@@ -142,6 +153,12 @@ struct SendBatchRequest {
     // RequestIds are the callers' request ids, for the service's logs: the
     // i-th belongs to the i-th item. Optional, and may be shorter.
     2: optional list<string> RequestIds
+    // Credentials are the callers' bearer tokens: the i-th proves who sends
+    // the i-th item, since one batch carries many callers' requests. A
+    // service with authentication refuses an item without one
+    // (unauthenticated); the batch RPC's own credential is not used for
+    // items. Optional, and may be shorter.
+    3: optional list<string> Credentials
 }
 
 // SendBatchResponse answers a SendBatch item by item.
@@ -157,8 +174,9 @@ struct SendBatchResponse {
 // PullBatchRequest carries several independent pulls in one call.
 struct PullBatchRequest {
     1: required list<PullRequest> Items
-    // RequestIds as in SendBatchRequest.
+    // RequestIds and Credentials as in SendBatchRequest.
     2: optional list<string> RequestIds
+    3: optional list<string> Credentials
 }
 
 // PullBatchResponse answers a PullBatch item by item.

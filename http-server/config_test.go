@@ -23,7 +23,7 @@ func TestConfigNames(t *testing.T) {
 		t.Fatalf("got %+v", cfg)
 	}
 	def, err := parseConfig([]string{"--etcd", "e:2379"}, func(string) string { return "" }, io.Discard)
-	if err != nil || def.HTTPAddr != ":8080" || !slices.Equal(def.Services, []string{"127.0.0.1:8888"}) || !slices.Equal(def.Etcd, []string{"e:2379"}) {
+	if err != nil || def.HTTPAddr != "127.0.0.1:8080" || def.MetricsAddr != "127.0.0.1:9091" || !slices.Equal(def.Services, []string{"127.0.0.1:8888"}) || !slices.Equal(def.Etcd, []string{"e:2379"}) {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
 	if def.RPCBatch != 64 || def.RPCBatchLanes != 8 || def.PageCacheMiB != 32 {
@@ -48,6 +48,31 @@ func TestConfigNames(t *testing.T) {
 	}
 	for _, bad := range [][]string{{"--service", ""}, {"--rpc-batch", "0"}, {"--rpc-batch", "1025"}, {"--rpc-batch-lanes", "0"}, {"--page-cache-mib", "-1"}, {"--max-wait", "0s"}, {"--max-waiters", "0"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
+			t.Fatalf("%v was accepted", bad)
+		}
+	}
+}
+
+func TestConfigAuthAndLimits(t *testing.T) {
+	none := func(string) string { return "" }
+	def, err := parseConfig(nil, none, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Auth.Auth != "off" || def.SendRate != 20 || def.SendBurst != 40 || def.PullRate != 100 || def.PullBurst != 200 || len(def.TrustedProxies) != 0 {
+		t.Fatalf("defaults: got auth %q, sends %g/%d, pulls %g/%d, proxies %v", def.Auth.Auth, def.SendRate, def.SendBurst, def.PullRate, def.PullBurst, def.TrustedProxies)
+	}
+	env := map[string]string{"PIGEONHOLE_AUTH": "jwt", "PIGEONHOLE_JWT_SECRET_FILE": "/s", "PIGEONHOLE_TRUSTED_PROXIES": "10.0.0.0/8, fd00::/8", "PIGEONHOLE_SEND_RATE": "0.5"}
+	cfg, err := parseConfig([]string{"--jwt-audience", "pigeonhole", "--pull-burst", "7"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Auth.On() || cfg.Auth.SecretFile != "/s" || cfg.Auth.Audience != "pigeonhole" || cfg.SendRate != 0.5 || cfg.PullBurst != 7 || len(cfg.TrustedProxies) != 2 {
+		t.Fatalf("got %+v", cfg)
+	}
+	for _, bad := range [][]string{{"--auth", "basic"}, {"--auth", "jwt"}, {"--auth", "jwt", "--jwks-url", "http://x", "--jwks-file", "/f"},
+		{"--trusted-proxies", "10.0.0.1"}, {"--send-rate", "-1"}, {"--pull-burst", "0"}} {
+		if _, err := parseConfig(bad, none, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}
 	}

@@ -6,9 +6,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strings"
 
 	"github.com/cloudwego/hertz/pkg/app/server"
 	"github.com/cloudwego/hertz/pkg/common/hlog"
@@ -18,10 +22,21 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 )
 
-func main() { program.Main("http-server", run) }
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "token" {
+		if err := token(os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "http-server token: %v\n", err)
+			os.Exit(2)
+		}
+		return
+	}
+	program.Main("http-server", run)
+}
 
 // run serves until ctx ends (SIGINT/SIGTERM), then shuts down gracefully,
 // letting in-flight requests finish.
@@ -39,19 +54,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	hlog.SetLogger(hertzLog{program.NewFrameworkLog(log, "hertz")})
 	klog.SetLogger(kitexLog{program.NewFrameworkLog(log, "kitex")})
 	log.Info("starting", cfg.logAttrs()...)
+	if !cfg.Auth.On() {
+		program.WarnIfOpen(log, "http", cfg.HTTPAddr)
+	}
 	if err := cfg.ServeProfiles(ctx, log); err != nil {
 		return err
 	}
 
+	verifier, err := cfg.Auth.Verifier(ctx, log, pigeonhole.ValidateMemberID)
+	if err != nil {
+		return err
+	}
 	metrics := gateway.NewMetrics()
 	pages := pagecache.New(int64(cfg.PageCacheMiB) << 20)
 	metrics.WatchPageCache(pages)
 	rpcCfg := rpcclient.Config{
-		Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Observer: metrics,
+		Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Credential: gateway.Credential, Observer: metrics,
 		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes, Waiters: cfg.MaxWaiters,
 	}
 	if len(cfg.Etcd) > 0 {
-		if rpcCfg.Resolver, err = etcdregistry.NewEtcdResolver(cfg.Etcd); err != nil {
+		var opts []etcdregistry.Option
+		if cfg.EtcdUser != "" || cfg.EtcdPasswordFile != "" {
+			password, err := etcdPassword(cfg.EtcdUser, cfg.EtcdPasswordFile)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, etcdregistry.WithAuthOpt(cfg.EtcdUser, password))
+		}
+		if rpcCfg.Resolver, err = etcdregistry.NewEtcdResolver(cfg.Etcd, opts...); err != nil {
 			return fmt.Errorf("etcd: %w", err)
 		}
 	}
@@ -71,23 +101,66 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Logger:         log,
 		Metrics:        metrics,
 		Pages:          pages,
+		Auth:           authenticator(verifier),
+		SendLimit:      gateway.Limit{Rate: cfg.SendRate, Burst: cfg.SendBurst},
+		PullLimit:      gateway.Limit{Rate: cfg.PullRate, Burst: cfg.PullBurst},
+		TrustedProxies: cfg.TrustedProxies,
 		MaxWait:        cfg.MaxWait,
 		MaxWaiters:     cfg.MaxWaiters,
 	}, server.WithListener(ln))
+	opsCtx, stopOps := context.WithCancel(ctx)
+	defer stopOps()
+	opsDone := make(chan error, 1)
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		log.Info("serving metrics and health", "metrics_addr", mln.Addr().String())
+		go func() { opsDone <- gateway.ServeOps(opsCtx, mln, gateway.OpsHandler(svc, metrics)) }()
+	} else {
+		opsDone <- nil
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run() }()
 	log.Info("serving", "http_addr", ln.Addr().String())
 
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		stopOps()
+		return errors.Join(fmt.Errorf("serve: %w", err), <-opsDone)
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ExitWait)
 	defer cancel()
 	err = h.Shutdown(shutdownCtx)
+	stopOps()
+	err = errors.Join(err, <-opsDone)
 	log.Info("stopped", "error", err)
 	return err
+}
+
+// authenticator is v as the gateway's Authenticator: nil (no checks) when
+// auth is off.
+func authenticator(v *jwtauth.Verifier) gateway.Authenticator {
+	if v == nil {
+		return nil
+	}
+	return v
+}
+
+// etcdPassword reads the etcd user's password from a file (surrounding
+// whitespace is not part of it).
+func etcdPassword(user, path string) (string, error) {
+	if user == "" || path == "" {
+		return "", fmt.Errorf("--etcd-user and --etcd-password-file go together")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("etcd password: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // hertzLog is Hertz's logger: program.FrameworkLog with Hertz's SetLevel.

@@ -9,6 +9,7 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/notify"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
@@ -39,10 +40,14 @@ type config struct {
 	MaxWait       time.Duration
 	WaitPoll      time.Duration
 	program.Settings
-	Etcd        []string
-	LeaseTTL    time.Duration
-	Drain       time.Duration
-	MetricsAddr string
+	Auth     jwtauth.Settings
+	Etcd     []string
+	EtcdUser string
+	// EtcdPasswordFile holds the etcd user's password (never logged).
+	EtcdPasswordFile string
+	LeaseTTL         time.Duration
+	Drain            time.Duration
+	MetricsAddr      string
 }
 
 // parseConfig reads args (without the program name) and the environment
@@ -50,7 +55,8 @@ type config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var cfg config
 	fs := envflag.New("rpc-server", getenv, stderr)
-	fs.String(&cfg.RPCAddr, "rpc-addr", "PIGEONHOLE_RPC_ADDR", defaultRPCAddr, "address to serve Kitex RPC on; with --etcd, unless given, a free port (logged and registered)")
+	fs.String(&cfg.RPCAddr, "rpc-addr", "PIGEONHOLE_RPC_ADDR", defaultRPCAddr,
+		"address to serve Kitex RPC on; with --etcd, unless given, a free port (logged and registered); with --auth off, unless given, on 127.0.0.1")
 	fs.String(&cfg.AdvertiseAddr, "advertise-addr", "PIGEONHOLE_ADVERTISE_ADDR", "", "address to register in discovery when it differs from --rpc-addr; a host alone takes the port bound")
 	fs.String(&cfg.MySQL, "mysql", "PIGEONHOLE_MYSQL", "", "MySQL DSN (go-sql-driver format); empty means the embedded store")
 	fs.String(&cfg.DataDir, "data-dir", "PIGEONHOLE_DATA_DIR", "./data", "directory of the embedded store")
@@ -66,15 +72,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Duration(&cfg.WaitPoll, "wait-poll", "PIGEONHOLE_WAIT_POLL", notify.DefaultInterval,
 		"while pulls wait, how often the database is asked which chats took messages through other replicas")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
+	fs.String(&cfg.EtcdUser, "etcd-user", "PIGEONHOLE_ETCD_USER", "", "etcd user to register as, for an etcd with authentication; empty: none")
+	fs.String(&cfg.EtcdPasswordFile, "etcd-password-file", "PIGEONHOLE_ETCD_PASSWORD_FILE", "", "file holding the etcd user's password")
 	fs.Duration(&cfg.LeaseTTL, "lease-ttl", "PIGEONHOLE_LEASE_TTL", 5*time.Second, "etcd lease TTL: how soon a dead replica's registration expires")
 	fs.Duration(&cfg.Drain, "drain", "PIGEONHOLE_DRAIN", 6*time.Second, "how long a deregistered replica keeps serving before it stops accepting")
 	fs.String(&cfg.MetricsAddr, "metrics-addr", "PIGEONHOLE_METRICS_ADDR", defaultMetricsAddr,
-		"address of /metrics, /healthz and /readyz; empty: off; with --etcd, unless given, a free port (logged)")
+		"address of /metrics, /healthz and /readyz; empty: off; with --etcd, unless given, a free port (logged); with --auth off, unless given, on 127.0.0.1")
 	cfg.Settings.Define(fs)
+	cfg.Auth.Define(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if err := cfg.Settings.Check(); err != nil {
+		return config{}, err
+	}
+	if err := cfg.Auth.Check(); err != nil {
 		return config{}, err
 	}
 	if len(cfg.Etcd) > 0 {
@@ -84,6 +96,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if !fs.Given("metrics-addr") {
 			cfg.MetricsAddr = anyPort
 		}
+	}
+	if !cfg.Auth.On() {
+		// Without authentication, only this host may call, unless told.
+		cfg.RPCAddr = program.LocalUnlessGiven(cfg.RPCAddr, fs.Given("rpc-addr"))
+		cfg.MetricsAddr = program.LocalUnlessGiven(cfg.MetricsAddr, fs.Given("metrics-addr"))
 	}
 	if cfg.LeaseTTL < time.Second {
 		return config{}, fmt.Errorf("--lease-ttl must be at least 1s")
@@ -115,6 +132,7 @@ func (c config) logAttrs(redact func(string) string) []any {
 		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "max_page_bytes", c.MaxPageBytes, "max_group_members", c.MaxGroup,
 		"commit_lanes", c.CommitLanes,
 		"range_cache_mib", c.RangeCacheMiB, "max_wait", c.MaxWait, "wait_poll", c.WaitPoll, "etcd", c.Etcd,
+		"etcd_user", c.EtcdUser, "etcd_password_file", c.EtcdPasswordFile,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
-	}, c.Settings.LogAttrs()...)
+	}, append(c.Settings.LogAttrs(), c.Auth.LogAttrs()...)...)
 }

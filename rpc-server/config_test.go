@@ -27,7 +27,7 @@ func TestConfigNames(t *testing.T) {
 		t.Fatalf("got %+v", cfg)
 	}
 	def, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
-	if err != nil || def.RPCAddr != ":8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != ":9090" {
+	if err != nil || def.RPCAddr != "127.0.0.1:8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != "127.0.0.1:9090" {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
 	if def.MaxWait != pigeonhole.DefaultMaxWait || def.WaitPoll != notify.DefaultInterval {
@@ -56,7 +56,7 @@ func TestConfigNames(t *testing.T) {
 	if small, err := parseConfig([]string{"--max-group-members", "50"}, func(string) string { return "" }, io.Discard); err != nil || small.MaxGroup != 50 {
 		t.Fatalf("--max-group-members 50: got %d, %v", small.MaxGroup, err)
 	}
-	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}, {"--max-wait", "0s"}, {"--wait-poll", "0s"}, {"--max-group-members", "0"}} {
+	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}, {"--max-wait", "0s"}, {"--wait-poll", "0s"}, {"--max-group-members", "0"}, {"--auth", "on"}, {"--auth", "jwt"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}
@@ -75,6 +75,18 @@ func TestLoggedConfigMasksThePassword(t *testing.T) {
 	}
 }
 
+func TestListenersWithAuth(t *testing.T) {
+	secret := map[string]string{"PIGEONHOLE_AUTH": "jwt", "PIGEONHOLE_JWT_SECRET_FILE": "/s"}
+	on, err := parseConfig(nil, func(k string) string { return secret[k] }, io.Discard)
+	if err != nil || on.RPCAddr != ":8888" || on.MetricsAddr != ":9090" {
+		t.Fatalf("--auth jwt: got rpc %q, metrics %q, %v; want every interface", on.RPCAddr, on.MetricsAddr, err)
+	}
+	given, err := parseConfig([]string{"--rpc-addr", ":7000"}, func(k string) string { return map[string]string{"PIGEONHOLE_METRICS_ADDR": ":7001"}[k] }, io.Discard)
+	if err != nil || given.RPCAddr != ":7000" || given.MetricsAddr != ":7001" {
+		t.Fatalf("--auth off with addresses given: got rpc %q, metrics %q, %v", given.RPCAddr, given.MetricsAddr, err)
+	}
+}
+
 // With --etcd, a second replica on the same host must start beside the
 // first: addresses left unset take free ports, given ones are kept.
 func TestEtcdTakesFreePortsUnlessGiven(t *testing.T) {
@@ -83,8 +95,9 @@ func TestEtcdTakesFreePortsUnlessGiven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.RPCAddr != ":0" || cfg.MetricsAddr != ":0" {
-		t.Fatalf("with --etcd and no addresses: rpc %q, metrics %q; want :0 and :0", cfg.RPCAddr, cfg.MetricsAddr)
+	// Free ports, on loopback as every listener without --auth jwt.
+	if cfg.RPCAddr != "127.0.0.1:0" || cfg.MetricsAddr != "127.0.0.1:0" {
+		t.Fatalf("with --etcd and no addresses: rpc %q, metrics %q; want 127.0.0.1:0 twice", cfg.RPCAddr, cfg.MetricsAddr)
 	}
 	cfg, err = parseConfig([]string{"--etcd", "e:2379", "--rpc-addr", ":8888"}, getenv(map[string]string{"PIGEONHOLE_METRICS_ADDR": ":9091"}), io.Discard)
 	if err != nil {

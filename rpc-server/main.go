@@ -22,6 +22,7 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/ops"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/rangecache"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlite"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
@@ -48,6 +49,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// before any Kitex code runs.
 	klog.SetLogger(kitexLog{program.NewFrameworkLog(log, "kitex")})
 	log.Info("starting", cfg.logAttrs(mysql.RedactDSN)...)
+	if !cfg.Auth.On() {
+		program.WarnIfOpen(log, "rpc", cfg.RPCAddr)
+	}
 	if err := cfg.ServeProfiles(ctx, log); err != nil {
 		return err
 	}
@@ -63,6 +67,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	metrics.ObservePool("write", store.Stats)
+	verifier, err := cfg.Auth.Verifier(ctx, log, pigeonhole.ValidateMemberID)
+	if err != nil {
+		return err
+	}
 	// On SIGINT/SIGTERM the notifier answers every waiting pull at once
 	// (and every later one): the drain that follows is for requests that
 	// end by themselves, and a long poll would hold it to its end.
@@ -74,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 	svc := pigeonhole.NewService(withCache(store, cfg, metrics), pigeonhole.Config{
 		MaxTextBytes: cfg.MaxTextBytes, MaxLimit: cfg.MaxPull, MaxPageBytes: cfg.MaxPageBytes,
-		MaxWait: cfg.MaxWait, Notifier: notifier, MaxGroupMembers: cfg.MaxGroup,
+		MaxWait: cfg.MaxWait, Notifier: notifier, MaxGroupMembers: cfg.MaxGroup, RequireCaller: cfg.Auth.On(),
 	})
 
 	lns, err := listen(cfg)
@@ -106,7 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 
 	log.Info("serving", serving...)
-	handler := kitexrpc.NewHandler(svc, log, metrics)
+	handler := kitexrpc.NewHandler(svc, log, metrics, authenticator(verifier))
 	err = kitexrpc.Serve(serveCtx, handler, kitexrpc.ServerConfig{
 		Listener: lns.rpc, ExitWait: cfg.ExitWait, Options: opts,
 		MaxRequestBytes: kitexrpc.MaxRequestBytesFor(cfg.MaxTextBytes),
@@ -115,6 +123,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	err = errors.Join(err, <-opsDone)
 	log.Info("stopped", "error", err)
 	return err
+}
+
+// authenticator is v as the handler's Authenticator: nil (no checks) when
+// auth is off.
+func authenticator(v *jwtauth.Verifier) kitexrpc.Authenticator {
+	if v == nil {
+		return nil
+	}
+	return v
 }
 
 // listeners are the service's sockets, bound before anything says
@@ -164,8 +181,14 @@ func withCache(store pigeonhole.Store, cfg config, obs rangecache.Observer) pige
 }
 
 func registration(cfg config, advertise net.Addr, log *slog.Logger) ([]server.Option, error) {
+	password, err := etcd.ReadPassword(cfg.EtcdUser, cfg.EtcdPasswordFile)
+	if err != nil {
+		return nil, err
+	}
 	return etcd.Registration(etcd.Config{
 		Endpoints:   cfg.Etcd,
+		User:        cfg.EtcdUser,
+		Password:    password,
 		ServiceName: rpc.ServiceName,
 		Advertise:   advertise,
 		LeaseTTL:    cfg.LeaseTTL,

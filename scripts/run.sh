@@ -6,8 +6,8 @@
 #
 # It needs only Go and bash. Configuration is the servers' own environment,
 # passed through unchanged:
-#   PIGEONHOLE_HTTP_ADDR  gateway address             (default :8080)
-#   PIGEONHOLE_RPC_ADDR   message-service address     (default :8888)
+#   PIGEONHOLE_HTTP_ADDR  gateway address             (default :8080; 127.0.0.1 with auth off)
+#   PIGEONHOLE_RPC_ADDR   message-service address     (default :8888; 127.0.0.1 with auth off)
 #   PIGEONHOLE_DATA_DIR   embedded store directory    (default ./data)
 #   PIGEONHOLE_MYSQL      MySQL DSN; set, it replaces the embedded store
 #   PIGEONHOLE_SERVICE    where the gateway finds the service
@@ -27,8 +27,12 @@ local_host() {
 	case "$1" in "" | 0.0.0.0 | "[::]" | "::") echo "$2" ;; *) echo "$1" ;; esac
 }
 
-http_addr=${PIGEONHOLE_HTTP_ADDR:-:8080}
-rpc_addr=${PIGEONHOLE_RPC_ADDR:-:8888}
+# The servers' own defaults: every interface with --auth jwt, loopback
+# without authentication.
+default_host=127.0.0.1
+if [ "${PIGEONHOLE_AUTH:-off}" = jwt ]; then default_host=; fi
+http_addr=${PIGEONHOLE_HTTP_ADDR:-$default_host:8080}
+rpc_addr=${PIGEONHOLE_RPC_ADDR:-$default_host:8888}
 http_host=$(local_host "${http_addr%:*}" localhost)
 http_port=${http_addr##*:}
 base_url="http://$http_host:$http_port"

@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -26,7 +27,7 @@ type program struct {
 // runs the image and container of the same name.
 var programs = map[string]program{
 	"rpc-server":  {listenEnv: []string{"PIGEONHOLE_RPC_ADDR", "PIGEONHOLE_METRICS_ADDR"}, probeEnv: "PIGEONHOLE_METRICS_ADDR"},
-	"http-server": {listenEnv: []string{"PIGEONHOLE_HTTP_ADDR"}, probeEnv: "PIGEONHOLE_HTTP_ADDR"},
+	"http-server": {listenEnv: []string{"PIGEONHOLE_HTTP_ADDR", "PIGEONHOLE_HTTP_METRICS_ADDR"}, probeEnv: "PIGEONHOLE_HTTP_ADDR"},
 }
 
 // workload is a Deployment or StatefulSet: what Services, autoscalers and
@@ -49,6 +50,7 @@ type index struct {
 	deployments map[string]*appsv1.Deployment // by name
 	hpas        []*autoscalingv2.HorizontalPodAutoscaler
 	pdbs        []*policyv1.PodDisruptionBudget
+	policies    []*networkingv1.NetworkPolicy
 }
 
 func newIndex(objs []Object) *index {
@@ -77,6 +79,8 @@ func newIndex(objs []Object) *index {
 			ix.hpas = append(ix.hpas, v)
 		case *policyv1.PodDisruptionBudget:
 			ix.pdbs = append(ix.pdbs, v)
+		case *networkingv1.NetworkPolicy:
+			ix.policies = append(ix.policies, v)
 		}
 	}
 	return ix
@@ -135,6 +139,7 @@ func Check(objs []Object) []string {
 			report("PodDisruptionBudget %s: set exactly one of minAvailable and maxUnavailable", p.Name)
 		}
 	}
+	problems = append(problems, ix.checkNetworkPolicies(ix.policies)...)
 	return problems
 }
 

@@ -28,7 +28,7 @@ func variant(tb testing.TB, rel, old, new string) string {
 }
 
 func TestShippedDockerfilesAreValid(t *testing.T) {
-	for program, want := range map[string][]int32{"rpc-server": {8888, 9090}, "http-server": {8080}} {
+	for program, want := range map[string][]int32{"rpc-server": {8888, 9090}, "http-server": {8080, 9091}} {
 		t.Run(program, func(t *testing.T) {
 			df, problems, err := ParseDockerfile(filepath.Join("..", "..", program, "Dockerfile"))
 			if err != nil {
@@ -82,7 +82,8 @@ func TestComposeReports(t *testing.T) {
 	for _, tc := range []struct{ name, old, new, want string }{
 		{"PublishedPortNotExposed", `"8080:8080"`, `"8080:8081"`, "publishes"},
 		{"ListenPortNotExposed", "PIGEONHOLE_METRICS_ADDR: :9090", "PIGEONHOLE_METRICS_ADDR: :9191", "PIGEONHOLE_METRICS_ADDR"},
-		{"EtcdHostNotAService", "PIGEONHOLE_ETCD: etcd:2379\n    ports", "PIGEONHOLE_ETCD: discovery:2379\n    ports", "not host:port of a service"},
+		{"EtcdHostNotAService", "PIGEONHOLE_ETCD: etcd:2379\n      PIGEONHOLE_AUTH: jwt\n      PIGEONHOLE_JWT_SECRET_FILE: /secrets/jwt.secret\n    volumes:\n      - jwt-secret:/secrets:ro\n    ports",
+			"PIGEONHOLE_ETCD: discovery:2379\n      PIGEONHOLE_AUTH: jwt\n      PIGEONHOLE_JWT_SECRET_FILE: /secrets/jwt.secret\n    volumes:\n      - jwt-secret:/secrets:ro\n    ports", "not host:port of a service"},
 		{"MySQLHostNotAService", "@tcp(mysql:3306)", "@tcp(db:3306)", "PIGEONHOLE_MYSQL"},
 		{"WrongDockerfile", "dockerfile: http-server/Dockerfile", "dockerfile: gateway/Dockerfile", "must build with"},
 	} {

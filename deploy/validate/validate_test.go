@@ -66,8 +66,8 @@ func TestShippedManifestsAreValid(t *testing.T) {
 				kinds[o.Kind]++
 			}
 			for kind, want := range map[string]int{
-				"Namespace": 1, "ConfigMap": 1, "Secret": 1, "Service": 3, "Deployment": 2,
-				"StatefulSet": 1, "HorizontalPodAutoscaler": 2, "PodDisruptionBudget": 2,
+				"Namespace": 1, "ConfigMap": 1, "Secret": 2, "Service": 3, "Deployment": 2,
+				"StatefulSet": 1, "HorizontalPodAutoscaler": 2, "PodDisruptionBudget": 2, "NetworkPolicy": 3,
 			} {
 				if got := kinds[kind]; got != want {
 					t.Errorf("%d objects of kind %s; want %d", got, kind, want)
@@ -114,6 +114,10 @@ func TestCheckReports(t *testing.T) {
 		{"WrongImage", "rpc-server.yaml", "image: pigeonhole/rpc-server:dev", "image: pigeonhole/http-server:dev", "not a rpc-server image"},
 		{"NoAutoscaler", "rpc-server.yaml", "    name: rpc-server\n  minReplicas: 3", "    name: rpc-servers\n  minReplicas: 3", "rpc-server has no HorizontalPodAutoscaler"},
 		{"MissingSecretKey", "rpc-server.yaml", "key: dsn", "key: password", `key "password" of Secret pigeonhole-mysql`},
+		{"PolicySelectsNothing", "networkpolicy.yaml", "  name: rpc-server\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: rpc-server", "  name: rpc-server\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: rpc", "selects no workload's pods"},
+		{"PolicyPeerSelectsNothing", "networkpolicy.yaml", "      app.kubernetes.io/name: http-server\n      ports:\n        - port: 8888", "      app.kubernetes.io/name: gateway\n      ports:\n        - port: 8888", "peer map[app.kubernetes.io/name:gateway] selects no workload's pods"},
+		{"PolicyOpensAPortNobodyHas", "networkpolicy.yaml", "        - port: 2379\n          protocol: TCP\n    # Peers", "        - port: 2378\n          protocol: TCP\n    # Peers", "opens port 2378"},
+		{"ReplicasUnguarded", "kustomization.yaml", "  - networkpolicy.yaml\n", "", "rpc-server has no NetworkPolicy restricting its ingress"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := loadTree(t)
@@ -147,7 +151,7 @@ func TestDeploymentPortsMustMatchTheImage(t *testing.T) {
 		t.Fatalf("shipped files: %v", problems)
 	}
 	dockerfiles["http-server"] = Dockerfile{Expose: []int32{8080, 8443}}
-	if got := strings.Join(checkImagePorts(objs, dockerfiles), "\n"); !strings.Contains(got, "Deployment http-server declares ports [8080]; its image exposes [8080 8443]") {
+	if got := strings.Join(checkImagePorts(objs, dockerfiles), "\n"); !strings.Contains(got, "Deployment http-server declares ports [8080 9091]; its image exposes [8080 8443]") {
 		t.Fatalf("problems: %q; want the http-server port mismatch", got)
 	}
 }

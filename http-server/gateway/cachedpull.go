@@ -39,8 +39,10 @@ const pageKeyBytes = 1 + 1 + 4 + 8
 // contentType ("" for JSON): every input the answer depends on, as bound,
 // with the chat last and whole, so distinct requests never share a key.
 // The chat is as the client wrote it; "a:b" and "b:a" are separate
-// entries of one page.
-func appendPageKey(dst []byte, req pigeonhole.PullRequest, contentType string) []byte {
+// entries of one page. The caller (none when authentication is off) is
+// part of the key, so a page is only ever answered to a caller the
+// service let read it.
+func appendPageKey(dst []byte, req pigeonhole.PullRequest, caller pigeonhole.Caller, contentType string) []byte {
 	var encoding byte
 	switch contentType {
 	case contentTypeProtobuf:
@@ -55,6 +57,8 @@ func appendPageKey(dst []byte, req pigeonhole.PullRequest, contentType string) [
 	dst = append(dst, encoding, reverse)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(req.Limit))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(req.Cursor))
+	dst = append(dst, byte(len(caller.Member)))
+	dst = append(dst, caller.Member...)
 	return append(dst, req.Chat...)
 }
 

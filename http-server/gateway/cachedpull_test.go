@@ -130,7 +130,7 @@ func TestPageCache(t *testing.T) {
 		}
 	})
 	t.Run("LookupsAreMetered", func(t *testing.T) {
-		body := perform(e, "GET", "/metrics", "").Body.String()
+		body := scrape(t, metrics)
 		st := pages.Stats()
 		for _, want := range []string{
 			fmt.Sprintf(`pigeonhole_page_cache_lookups_total{result="hit"} %d`, st.Hits),

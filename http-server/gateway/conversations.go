@@ -12,10 +12,17 @@ import (
 )
 
 // The conversation endpoints. member names the acting member: with
-// authentication off, requests name members as sends name senders.
+// authentication off, requests name members as sends name senders; with it
+// on, the caller is the acting member (the service checks that member, if
+// given, names the caller). Group changes count against the caller's send
+// rate, reads of groups, inboxes and read markers against its pull rate.
 
 // createChat answers POST /api/chats: 200 with the new group.
 func (g *gateway) createChat(c context.Context, ctx *app.RequestContext) {
+	c, ok := g.authenticate(c, ctx)
+	if !ok || !g.limit(c, ctx, g.sends) {
+		return
+	}
 	var in pb.CreateChatRequest
 	if err := bindMessage(ctx, g.cfg.MaxBodyBytes, &in); err != nil {
 		g.fail(c, ctx, err)
@@ -30,6 +37,10 @@ func (g *gateway) createChat(c context.Context, ctx *app.RequestContext) {
 // getChat answers GET /api/chats/{chat}?member=…: 200 with the chat's
 // title and members.
 func (g *gateway) getChat(c context.Context, ctx *app.RequestContext) {
+	c, ok := g.authenticate(c, ctx)
+	if !ok || !g.limit(c, ctx, g.pulls) {
+		return
+	}
 	sc, cancel := g.serviceContext(c)
 	defer cancel()
 	group, err := g.svc.Group(sc, pigeonhole.GroupRequest{Chat: ctx.Param("chat"), Actor: string(ctx.QueryArgs().Peek("member"))})
@@ -39,6 +50,10 @@ func (g *gateway) getChat(c context.Context, ctx *app.RequestContext) {
 // changeMembers answers POST /api/chats/{chat}/members: 200 with the
 // group as changed.
 func (g *gateway) changeMembers(c context.Context, ctx *app.RequestContext) {
+	c, ok := g.authenticate(c, ctx)
+	if !ok || !g.limit(c, ctx, g.sends) {
+		return
+	}
 	var in pb.ChangeMembersRequest
 	if err := bindMessage(ctx, g.cfg.MaxBodyBytes, &in); err != nil {
 		g.fail(c, ctx, err)
@@ -68,6 +83,10 @@ func (g *gateway) answerChat(c context.Context, ctx *app.RequestContext, group p
 // with one page of the member's chats. A call with wait_ms waits as a
 // pull does (see pullOrWait), counted against the same MaxWaiters.
 func (g *gateway) inbox(c context.Context, ctx *app.RequestContext) {
+	c, ok := g.authenticate(c, ctx)
+	if !ok || !g.limit(c, ctx, g.pulls) {
+		return
+	}
 	req, err := bindInbox(ctx, g.cfg.MaxBodyBytes)
 	if err != nil {
 		g.fail(c, ctx, err)
@@ -105,6 +124,10 @@ func (g *gateway) inbox(c context.Context, ctx *app.RequestContext) {
 
 // read answers POST /api/read: 200 {"read_up_to","unread","unread_capped"}.
 func (g *gateway) read(c context.Context, ctx *app.RequestContext) {
+	c, ok := g.authenticate(c, ctx)
+	if !ok || !g.limit(c, ctx, g.pulls) {
+		return
+	}
 	req, err := bindRead(ctx, g.cfg.MaxBodyBytes)
 	if err != nil {
 		g.fail(c, ctx, err)

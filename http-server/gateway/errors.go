@@ -66,15 +66,19 @@ func classify(err error) (pigeonhole.Code, string) {
 }
 
 // fail answers err: the status from the table, a body with the code and the
-// client-safe message (pigeonhole.ErrorMessage, never err.Error()), and
-// Retry-After on 429 and 503. A 5xx is logged with the request id and the
+// client-safe message (pigeonhole.ErrorMessage, never err.Error()),
+// Retry-After on 429 and 503 (unless already set), and the invalid_token
+// challenge on 401 (unless a challenge is already set). A 5xx is logged with the request id and the
 // full error, which may hold driver details the client never sees.
 func (g *gateway) fail(c context.Context, ctx *app.RequestContext, err error) {
 	code, message := classify(err)
 	status := StatusCode(code)
 	ctx.Set(codeKey, string(code))
-	if status == consts.StatusServiceUnavailable || status == consts.StatusTooManyRequests {
+	if status == consts.StatusServiceUnavailable || (status == consts.StatusTooManyRequests && len(ctx.Response.Header.Peek("Retry-After")) == 0) {
 		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	if status == consts.StatusUnauthorized && len(ctx.Response.Header.Peek("WWW-Authenticate")) == 0 {
+		ctx.Response.Header.Set("WWW-Authenticate", challengeInvalidToken)
 	}
 	if status >= 500 {
 		g.log.LogAttrs(c, slog.LevelError, "request failed",

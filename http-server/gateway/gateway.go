@@ -9,6 +9,7 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -77,9 +78,27 @@ type Config struct {
 	// Logger receives one record per 5xx answer and per recovered panic
 	// (default slog.Default()).
 	Logger *slog.Logger
-	// Metrics, when set, counts and times every request and is served at
-	// GET /metrics.
+	// Metrics, when set, counts and times every request. It is not served
+	// here: /metrics has a listener of its own.
 	Metrics *Metrics
+	// Auth, when not nil, verifies the bearer token of every send and
+	// pull: without a valid one the client gets 401 unauthenticated, with
+	// one the request reaches the service with its caller and token (see
+	// Credential). The probes need no token.
+	Auth Authenticator
+	// SendLimit and PullLimit bound each caller's sends and pulls (zero:
+	// no limit); over them the client gets 429 rate_limited with
+	// Retry-After. The caller is the token's subject with Auth, the
+	// client's address without.
+	SendLimit, PullLimit Limit
+	// MaxCallers bounds the callers whose buckets are kept (default
+	// DefaultMaxCallers).
+	MaxCallers int
+	// TrustedProxies are the peers whose X-Forwarded-For names the
+	// client's address.
+	TrustedProxies []netip.Prefix
+	// Now is the clock of the rate limits (default time.Now).
+	Now func() time.Time
 	// Pages, when not nil, keeps the encoded answers to pulls the service
 	// marked final and answers the same pulls from it.
 	Pages *pagecache.Cache
@@ -114,6 +133,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MaxCallers <= 0 {
+		c.MaxCallers = DefaultMaxCallers
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.MaxWait <= 0 {
 		c.MaxWait = pigeonhole.DefaultMaxWait
@@ -188,6 +213,8 @@ func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *se
 func Register(e *route.Engine, svc MessageService, cfg Config) {
 	g := &gateway{svc: svc, cfg: cfg.withDefaults()}
 	g.log = g.cfg.Logger
+	g.sends = newLimiter("send", g.cfg.SendLimit, g.cfg.MaxCallers)
+	g.pulls = newLimiter("pull", g.cfg.PullLimit, g.cfg.MaxCallers)
 	g.stopping, g.stopWaiting = context.WithCancel(context.Background())
 	e.OnShutdown = append(e.OnShutdown, func(context.Context) { g.stopWaiting() })
 	g.answers = newByteBudget(g.cfg.MaxAnswerBytes, g.cfg.AnswerWait)
@@ -206,7 +233,7 @@ func Register(e *route.Engine, svc MessageService, cfg Config) {
 		{consts.MethodPost, "/api/read", g.read},
 	}
 	if g.cfg.Metrics != nil {
-		endpoints = append(endpoints, endpoint{consts.MethodGet, "/metrics", g.cfg.Metrics.serve})
+		// /metrics itself is served on a listener of its own (OpsHandler).
 		g.cfg.Metrics.watchWaiting(g.waiting.Load)
 	}
 	g.allow = make(map[string]string, len(endpoints))
@@ -235,6 +262,8 @@ type gateway struct {
 	cfg   Config
 	log   *slog.Logger
 	allow map[string]string // path → "GET, POST", for 405 and its Allow header
+	// sends and pulls are the rate limits (nil: none).
+	sends, pulls *limiter
 	// waiting counts the pulls waiting now, against MaxWaiters.
 	waiting atomic.Int64
 	// stopping ends when the server shuts down: waiting pulls answer.

@@ -48,6 +48,10 @@ func (g *gateway) readyz(c context.Context, ctx *app.RequestContext) {
 
 // send answers POST /api/send: 200 {"send_time":…,"chat":"…"}.
 func (g *gateway) send(c context.Context, ctx *app.RequestContext) {
+	c, ok := g.authenticate(c, ctx)
+	if !ok || !g.limit(c, ctx, g.sends) {
+		return
+	}
 	req, err := bindSend(ctx, g.cfg.MaxBodyBytes)
 	if err != nil {
 		g.fail(c, ctx, err)
@@ -66,18 +70,24 @@ func (g *gateway) send(c context.Context, ctx *app.RequestContext) {
 // pull answers GET and POST /api/pull: 200
 // {"messages":[…],"has_more":…,"next_cursor":…}. Final pages are kept by
 // the page cache, when there is one, and answered from it after that (a
-// final page is never empty, so wait_ms does not matter to it).
+// final page is never empty, so wait_ms does not matter to it), to the same
+// caller only: whether a caller may read a chat is the service's to say.
 func (g *gateway) pull(c context.Context, ctx *app.RequestContext) {
+	c, ok := g.authenticate(c, ctx)
+	if !ok || !g.limit(c, ctx, g.pulls) {
+		return
+	}
 	req, err := bindPull(ctx, g.cfg.MaxBodyBytes)
 	if err != nil {
 		g.fail(c, ctx, err)
 		return
 	}
-	var keyBuf [pageKeyBytes + 2*pigeonhole.MaxMemberIDBytes + 1]byte
+	var keyBuf [pageKeyBytes + 3*pigeonhole.MaxMemberIDBytes + 2]byte
 	var key []byte
 	if g.cfg.Pages != nil {
 		contentType, _ := protobufAccepted(ctx)
-		key = appendPageKey(keyBuf[:0], req, contentType)
+		caller, _ := pigeonhole.CallerFrom(c)
+		key = appendPageKey(keyBuf[:0], req, caller, contentType)
 		if body, ok := g.cfg.Pages.Get(key); ok {
 			writeCachedPull(ctx, contentType, body)
 			return

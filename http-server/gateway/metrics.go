@@ -2,12 +2,11 @@ package gateway
 
 import (
 	"bytes"
-	"context"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
-	"github.com/cloudwego/hertz/pkg/protocol/consts"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
@@ -15,8 +14,8 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 )
 
-// Metrics holds the gateway's Prometheus metrics in a registry of its own,
-// served at GET /metrics.
+// Metrics holds the gateway's Prometheus metrics in a registry of its own;
+// it is the http.Handler of GET /metrics.
 type Metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -107,11 +106,13 @@ func (m *Metrics) observeRequest(ctx *app.RequestContext, route, method string, 
 	m.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 }
 
-// serve answers GET /metrics in the Prometheus text format.
-func (m *Metrics) serve(_ context.Context, ctx *app.RequestContext) {
+// ServeHTTP answers GET /metrics in the Prometheus text format. It is
+// served on a listener of its own (the gateway's --metrics-addr), never on
+// the public API's.
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	families, err := m.registry.Gather()
 	if err != nil {
-		ctx.SetStatusCode(consts.StatusInternalServerError)
+		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
 	format := expfmt.NewFormat(expfmt.TypeTextPlain)
@@ -119,13 +120,12 @@ func (m *Metrics) serve(_ context.Context, ctx *app.RequestContext) {
 	enc := expfmt.NewEncoder(&buf, format)
 	for _, f := range families {
 		if err := enc.Encode(f); err != nil {
-			ctx.SetStatusCode(consts.StatusInternalServerError)
+			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
 	}
-	ctx.SetStatusCode(consts.StatusOK)
-	ctx.Response.Header.SetContentType(string(format))
-	ctx.Response.SetBodyRaw(buf.Bytes())
+	w.Header().Set("Content-Type", string(format))
+	w.Write(buf.Bytes())
 }
 
 // codeKey is where fail leaves the error code for the metrics.

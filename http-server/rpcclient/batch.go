@@ -20,9 +20,10 @@ type batcher[In, Out any] struct {
 	// carries no more than maxCost in all, unless it is a lone item.
 	cost    func(In) int
 	maxCost int
-	// call sends one batch RPC on ctx (see batchContext); ids are the
-	// items' request ids. It returns one outcome per item, in order.
-	call func(ctx context.Context, items []In, ids []string) []outcome[Out]
+	// call sends one batch RPC on ctx (see batchContext); ids and creds
+	// are the items' request ids and credentials (creds nil when no caller
+	// has one). It returns one outcome per item, in order.
+	call func(ctx context.Context, items []In, ids, creds []string) []outcome[Out]
 
 	mu       sync.Mutex
 	queue    []*pending[In, Out]
@@ -33,6 +34,7 @@ type pending[In, Out any] struct {
 	ctx  context.Context
 	in   In
 	id   string
+	cred string
 	done chan outcome[Out] // buffered: a lane never blocks on a caller gone
 }
 
@@ -42,8 +44,8 @@ type outcome[Out any] struct {
 }
 
 // do queues in and waits for its outcome, or for ctx to end.
-func (b *batcher[In, Out]) do(ctx context.Context, in In, id string) (Out, error) {
-	p := &pending[In, Out]{ctx: ctx, in: in, id: id, done: make(chan outcome[Out], 1)}
+func (b *batcher[In, Out]) do(ctx context.Context, in In, id, cred string) (Out, error) {
+	p := &pending[In, Out]{ctx: ctx, in: in, id: id, cred: cred, done: make(chan outcome[Out], 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
 	start := b.inflight < b.lanes
@@ -90,19 +92,26 @@ func (b *batcher[In, Out]) lane() {
 		items := make([]In, 0, len(batch))
 		ids := make([]string, 0, len(batch))
 		callers := make([]context.Context, 0, len(batch))
+		var creds []string // only when some caller has a credential
 		for _, p := range batch {
 			if p.ctx.Err() == nil {
 				live = append(live, p)
 				items = append(items, p.in)
 				ids = append(ids, p.id)
 				callers = append(callers, p.ctx)
+				if p.cred != "" && creds == nil {
+					creds = make([]string, len(live)-1, len(batch))
+				}
+				if creds != nil {
+					creds = append(creds, p.cred)
+				}
 			}
 		}
 		if len(live) == 0 {
 			continue
 		}
 		ctx, cancel := batchContext(callers)
-		for i, o := range b.call(ctx, items, ids) {
+		for i, o := range b.call(ctx, items, ids, creds) {
 			live[i].done <- o
 		}
 		cancel()

@@ -82,7 +82,8 @@ func dropAbandoned(next endpoint.Endpoint) endpoint.Endpoint {
 				break
 			}
 			sub := &rpc.IMServiceSendBatchArgs{Req: &rpc.SendBatchRequest{
-				Items: subset(args.Req.Items, keep), RequestIds: subset(args.Req.RequestIds, keep)}}
+				Items: subset(args.Req.Items, keep), RequestIds: subset(args.Req.RequestIds, keep),
+				Credentials: subset(args.Req.Credentials, keep)}}
 			if err := next(ctx, sub, resp); err != nil {
 				return err
 			}
@@ -98,7 +99,8 @@ func dropAbandoned(next endpoint.Endpoint) endpoint.Endpoint {
 				break
 			}
 			sub := &rpc.IMServicePullBatchArgs{Req: &rpc.PullBatchRequest{
-				Items: subset(args.Req.Items, keep), RequestIds: subset(args.Req.RequestIds, keep)}}
+				Items: subset(args.Req.Items, keep), RequestIds: subset(args.Req.RequestIds, keep),
+				Credentials: subset(args.Req.Credentials, keep)}}
 			if err := next(ctx, sub, resp); err != nil {
 				return err
 			}

@@ -45,6 +45,9 @@ type Config struct {
 	// RequestID extracts the caller's request id from a context, to be
 	// forwarded to the service (optional).
 	RequestID func(context.Context) string
+	// Credential extracts the caller's bearer token from a context, to be
+	// forwarded to the service, which verifies it itself (optional).
+	Credential func(context.Context) string
 	// Observer is told about every attempt of every call (optional).
 	Observer Observer
 	// MaxBatch is the most concurrent calls coalesced into one batch RPC
@@ -78,11 +81,12 @@ type Observer interface {
 // Client calls the message service. It is safe for concurrent use and
 // meant to be built once: it keeps a pool of long connections per replica.
 type Client struct {
-	rpc       imservice.Client
-	requestID func(context.Context) string
-	observed  bool          // an Observer counts attempts
-	timeout   time.Duration // of one attempt (Config.Timeout), before any wait
-	failures  *failureRate  // of attempts, for the retry breaker
+	rpc        imservice.Client
+	requestID  func(context.Context) string
+	credential func(context.Context) string
+	observed   bool          // an Observer counts attempts
+	timeout    time.Duration // of one attempt (Config.Timeout), before any wait
+	failures   *failureRate  // of attempts, for the retry breaker
 	// send and pull carry one call to the service: in a batch RPC, or in
 	// an RPC of its own when batching is off. Their errors are mapped.
 	send func(context.Context, *rpc.SendRequest) (*rpc.SendResponse, error)
@@ -142,7 +146,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
-	cl := &Client{rpc: c, requestID: cfg.RequestID, observed: cfg.Observer != nil, timeout: cfg.Timeout,
+	cl := &Client{rpc: c, requestID: cfg.RequestID, credential: cfg.Credential, observed: cfg.Observer != nil, timeout: cfg.Timeout,
 		failures: &failureRate{now: time.Now}}
 	if cfg.MaxBatch <= 1 {
 		cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
@@ -165,10 +169,10 @@ func New(cfg Config) (*Client, error) {
 		cost: func(r *rpc.SendRequest) int { return len(r.Message.Text) }, maxCost: MaxBatchBytes}
 	pulls := &batcher[*rpc.PullRequest, *rpc.PullResponse]{lanes: lanes, max: most, call: cl.pullBatch}
 	cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
-		return sends.do(ctx, req, cl.id(ctx))
+		return sends.do(ctx, req, cl.id(ctx), cl.token(ctx))
 	}
 	cl.pull = func(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
-		return pulls.do(ctx, req, cl.id(ctx))
+		return pulls.do(ctx, req, cl.id(ctx), cl.token(ctx))
 	}
 	return cl, nil
 }
@@ -214,13 +218,21 @@ func (c *Client) id(ctx context.Context) string {
 	return c.requestID(ctx)
 }
 
+// token returns the bearer token of the caller of ctx, or "".
+func (c *Client) token(ctx context.Context) string {
+	if c.credential == nil {
+		return ""
+	}
+	return c.credential(ctx)
+}
+
 // outgoing prepares a call's context, shared by its attempts: the attempt
-// counter and the request id to forward.
+// counter, and the request id and credential to forward.
 func (c *Client) outgoing(ctx context.Context) context.Context {
 	if c.observed {
 		ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
 	}
-	return withRequestID(ctx, c.id(ctx))
+	return withCredential(withRequestID(ctx, c.id(ctx)), c.token(ctx))
 }
 
 // withRequestID returns a context that carries id to the service in the
@@ -231,6 +243,16 @@ func withRequestID(ctx context.Context, id string) context.Context {
 		return ctx
 	}
 	return metainfo.WithValue(ctx, rpc.RequestIDKey, id)
+}
+
+// withCredential returns a context that carries the caller's bearer token
+// to the service in the RPC's TTHeader, under the contract's key; the
+// service verifies it itself.
+func withCredential(ctx context.Context, token string) context.Context {
+	if token == "" {
+		return ctx
+	}
+	return metainfo.WithValue(ctx, rpc.CredentialKey, token)
 }
 
 // Send stores a message. Errors are *pigeonhole.Error: the service's own,
@@ -255,7 +277,11 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 	if err != nil || !resp.IsSetSendTime() {
 		return pigeonhole.Message{}, pigeonhole.Wrap(pigeonhole.CodeInternal, err, "malformed response from the message service")
 	}
-	return pigeonhole.Message{Chat: chat, Sender: req.Sender, Text: req.Text, SendTime: resp.GetSendTime(), ClientMsgID: req.ClientMsgID}, nil
+	sender := req.Sender
+	if c, ok := pigeonhole.CallerFrom(ctx); ok && sender == "" {
+		sender = c.Member // the service stored it as the caller's
+	}
+	return pigeonhole.Message{Chat: chat, Sender: sender, Text: req.Text, SendTime: resp.GetSendTime(), ClientMsgID: req.ClientMsgID}, nil
 }
 
 // waitMillis is a wait on the wire: whole milliseconds, at least 1 for a
@@ -311,10 +337,11 @@ func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonho
 
 var errEmpty = pigeonhole.Errorf(pigeonhole.CodeInternal, "empty response from the message service")
 
-// sendBatch sends a batch of sends in one RPC.
-func (c *Client) sendBatch(ctx context.Context, items []*rpc.SendRequest, ids []string) []outcome[*rpc.SendResponse] {
+// sendBatch sends a batch of sends in one RPC, each item with its
+// caller's request id and credential.
+func (c *Client) sendBatch(ctx context.Context, items []*rpc.SendRequest, ids, creds []string) []outcome[*rpc.SendResponse] {
 	resp, err := call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.SendBatchResponse, error) {
-		return c.rpc.SendBatch(ctx, &rpc.SendBatchRequest{Items: items, RequestIds: ids}, opts...)
+		return c.rpc.SendBatch(ctx, &rpc.SendBatchRequest{Items: items, RequestIds: ids, Credentials: creds}, opts...)
 	})
 	if err != nil || resp == nil {
 		return spread[*rpc.SendResponse](len(items), nil, batchFailure(err))
@@ -322,10 +349,10 @@ func (c *Client) sendBatch(ctx context.Context, items []*rpc.SendRequest, ids []
 	return spread(len(items), resp.Items, businessErrorOrNil(resp.Code, resp.Msg))
 }
 
-// pullBatch sends a batch of pulls in one RPC.
-func (c *Client) pullBatch(ctx context.Context, items []*rpc.PullRequest, ids []string) []outcome[*rpc.PullResponse] {
+// pullBatch sends a batch of pulls in one RPC, as sendBatch.
+func (c *Client) pullBatch(ctx context.Context, items []*rpc.PullRequest, ids, creds []string) []outcome[*rpc.PullResponse] {
 	resp, err := call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.PullBatchResponse, error) {
-		return c.rpc.PullBatch(ctx, &rpc.PullBatchRequest{Items: items, RequestIds: ids}, opts...)
+		return c.rpc.PullBatch(ctx, &rpc.PullBatchRequest{Items: items, RequestIds: ids, Credentials: creds}, opts...)
 	})
 	if err != nil || resp == nil {
 		return spread[*rpc.PullResponse](len(items), nil, batchFailure(err))

@@ -51,6 +51,13 @@ type service struct {
 // (middlewares that watch or disturb the RPCs).
 func startService(t *testing.T, opts ...server.Option) *service {
 	t.Helper()
+	return startServiceWith(t, nil, opts...)
+}
+
+// startServiceWith is startService with the service checking credentials
+// with auth, when not nil, as rpc-server --auth jwt does.
+func startServiceWith(t *testing.T, auth kitexrpc.Authenticator, opts ...server.Option) *service {
+	t.Helper()
 	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +68,7 @@ func startService(t *testing.T, opts ...server.Option) *service {
 	done := make(chan error, 1)
 	n := notify.New(store, notify.Config{})
 	go func() {
-		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{Notifier: n}), log, nil)
+		h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{Notifier: n, RequireCaller: auth != nil}), log, nil, auth)
 		done <- kitexrpc.Serve(ctx, h, kitexrpc.ServerConfig{Addr: s.addr, ExitWait: time.Second, Options: opts})
 	}()
 	t.Cleanup(func() {

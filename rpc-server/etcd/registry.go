@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -24,6 +25,10 @@ import (
 type Config struct {
 	// Endpoints are the etcd servers (host:port).
 	Endpoints []string
+	// User and Password authenticate to an etcd with authentication on
+	// (empty User: none). The user needs to write only under the
+	// registry's key prefix (RegistryPrefix).
+	User, Password string
 	// ServiceName is the name gateways resolve.
 	ServiceName string
 	// Advertise is the address registered for this replica.
@@ -61,8 +66,11 @@ func newRegistry(cfg Config) (registry.Registry, error) {
 	// checks, which an etcd outage of a minute would exhaust), checking
 	// every 5 s that the key is still there.
 	keep := &retry.Config{MaxAttemptTimes: 0, ObserveDelay: 5 * time.Second, RetryDelay: time.Second}
-	r, err := etcdregistry.NewEtcdRegistryWithRetry(cfg.Endpoints, keep,
-		etcdregistry.WithDialTimeoutOpt(3*time.Second), withLeaseTTL(cfg.LeaseTTL))
+	opts := []etcdregistry.Option{etcdregistry.WithDialTimeoutOpt(3 * time.Second), withLeaseTTL(cfg.LeaseTTL)}
+	if cfg.User != "" {
+		opts = append(opts, etcdregistry.WithAuthOpt(cfg.User, cfg.Password))
+	}
+	r, err := etcdregistry.NewEtcdRegistryWithRetry(cfg.Endpoints, keep, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("etcd: %w", err)
 	}
@@ -108,6 +116,27 @@ func (d *drainingRegistry) Deregister(info *registry.Info) error {
 	d.log.Info("deregistered from etcd; draining", "addr", info.Addr.String(), "drain", d.drain, "error", err)
 	time.Sleep(d.drain)
 	return err
+}
+
+// RegistryPrefix is the key prefix under which registry-etcd keeps
+// registrations: what a replica's etcd user must be able to write and a
+// gateway's to read.
+const RegistryPrefix = "kitex/registry-etcd/"
+
+// ReadPassword reads the password of an etcd user from a file (surrounding
+// whitespace is not part of it); without a user there is none.
+func ReadPassword(user, path string) (string, error) {
+	switch {
+	case user == "" && path == "":
+		return "", nil
+	case user == "" || path == "":
+		return "", fmt.Errorf("--etcd-user and --etcd-password-file go together")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("etcd password: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // AdvertiseAddr returns the address to register: advertise if given,

@@ -9,13 +9,18 @@ import (
 )
 
 // The acting member (Actor, Member) comes from the request: with
-// authentication off, the API names members as it names senders. A
-// deployment with authentication fills it from the verified caller before
-// these methods see it.
+// authentication off, the API names members as it names senders. With an
+// Authenticator, every call must carry a credential, and the service holds
+// the acting member to the caller it names.
 
 // CreateGroup implements rpc.IMService.
 func (h *Handler) CreateGroup(ctx context.Context, req *rpc.CreateGroupRequest) (resp *rpc.GroupResponse, _ error) {
 	defer h.observe("CreateGroup", time.Now(), func() int32 { return resp.Code })
+	ctx, err := h.authenticate(ctx, Credential(ctx))
+	if err != nil {
+		code, msg := h.fail(ctx, "create group", err)
+		return &rpc.GroupResponse{Code: code, Msg: msg}, nil
+	}
 	if req == nil {
 		return &rpc.GroupResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
 	}
@@ -26,6 +31,11 @@ func (h *Handler) CreateGroup(ctx context.Context, req *rpc.CreateGroupRequest) 
 // GetGroup implements rpc.IMService.
 func (h *Handler) GetGroup(ctx context.Context, req *rpc.GetGroupRequest) (resp *rpc.GroupResponse, _ error) {
 	defer h.observe("GetGroup", time.Now(), func() int32 { return resp.Code })
+	ctx, err := h.authenticate(ctx, Credential(ctx))
+	if err != nil {
+		code, msg := h.fail(ctx, "get group", err)
+		return &rpc.GroupResponse{Code: code, Msg: msg}, nil
+	}
 	if req == nil {
 		return &rpc.GroupResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
 	}
@@ -36,6 +46,11 @@ func (h *Handler) GetGroup(ctx context.Context, req *rpc.GetGroupRequest) (resp 
 // ChangeMembers implements rpc.IMService.
 func (h *Handler) ChangeMembers(ctx context.Context, req *rpc.ChangeMembersRequest) (resp *rpc.GroupResponse, _ error) {
 	defer h.observe("ChangeMembers", time.Now(), func() int32 { return resp.Code })
+	ctx, err := h.authenticate(ctx, Credential(ctx))
+	if err != nil {
+		code, msg := h.fail(ctx, "change members", err)
+		return &rpc.GroupResponse{Code: code, Msg: msg}, nil
+	}
 	if req == nil {
 		return &rpc.GroupResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
 	}
@@ -56,6 +71,11 @@ func (h *Handler) groupResponse(ctx context.Context, method string, g pigeonhole
 // Inbox implements rpc.IMService. An absent WaitMs means no wait.
 func (h *Handler) Inbox(ctx context.Context, req *rpc.InboxRequest) (resp *rpc.InboxResponse, _ error) {
 	defer h.observe("Inbox", time.Now(), func() int32 { return resp.Code })
+	ctx, err := h.authenticate(ctx, Credential(ctx))
+	if err != nil {
+		code, msg := h.fail(ctx, "inbox", err)
+		return &rpc.InboxResponse{Code: code, Msg: msg}, nil
+	}
 	if req == nil {
 		return &rpc.InboxResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
 	}
@@ -83,6 +103,11 @@ func (h *Handler) Inbox(ctx context.Context, req *rpc.InboxRequest) (resp *rpc.I
 // MarkRead implements rpc.IMService.
 func (h *Handler) MarkRead(ctx context.Context, req *rpc.MarkReadRequest) (resp *rpc.MarkReadResponse, _ error) {
 	defer h.observe("MarkRead", time.Now(), func() int32 { return resp.Code })
+	ctx, err := h.authenticate(ctx, Credential(ctx))
+	if err != nil {
+		code, msg := h.fail(ctx, "mark read", err)
+		return &rpc.MarkReadResponse{Code: code, Msg: msg}, nil
+	}
 	if req == nil {
 		return &rpc.MarkReadResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
 	}

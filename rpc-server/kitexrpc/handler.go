@@ -25,10 +25,15 @@ const successMsg = "success"
 // response's Code (the error code's stable number; 0 is success) and Msg
 // (the client-safe message), never as transport errors, so gateways built
 // from the original IDL keep working.
+//
+// With an Authenticator, every Send and Pull must carry a credential (see
+// WithCredential; batch items carry their own), which the handler verifies
+// and whose caller the service's rules then apply to.
 type Handler struct {
-	svc *pigeonhole.Service
-	log *slog.Logger
-	obs Observer
+	svc  *pigeonhole.Service
+	log  *slog.Logger
+	obs  Observer
+	auth Authenticator
 }
 
 var _ rpc.IMService = (*Handler)(nil)
@@ -43,17 +48,29 @@ type noObserver struct{}
 func (noObserver) ObserveRPC(string, string, time.Duration) {}
 
 // NewHandler returns a handler over svc that logs internal errors to log
-// and reports every RPC to obs (which may be nil).
-func NewHandler(svc *pigeonhole.Service, log *slog.Logger, obs Observer) *Handler {
+// and reports every RPC to obs (which may be nil). auth, when not nil,
+// verifies the callers' credentials; svc should then require callers too
+// (pigeonhole.Config.RequireCaller), so that no path skips the check.
+func NewHandler(svc *pigeonhole.Service, log *slog.Logger, obs Observer, auth Authenticator) *Handler {
 	if obs == nil {
 		obs = noObserver{}
 	}
-	return &Handler{svc: svc, log: log, obs: obs}
+	return &Handler{svc: svc, log: log, obs: obs, auth: auth}
 }
 
 // Send implements rpc.IMService.
-func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (resp *rpc.SendResponse, _ error) {
+func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
+	return h.send(ctx, Credential(ctx), req)
+}
+
+// send is Send with the caller's credential given.
+func (h *Handler) send(ctx context.Context, token string, req *rpc.SendRequest) (resp *rpc.SendResponse, _ error) {
 	defer h.observe("Send", time.Now(), func() int32 { return resp.Code })
+	ctx, err := h.authenticate(ctx, token)
+	if err != nil {
+		code, msg := h.fail(ctx, "send", err)
+		return &rpc.SendResponse{Code: code, Msg: msg}, nil
+	}
 	var m *rpc.Message
 	if req != nil {
 		m = req.GetMessage()
@@ -78,12 +95,18 @@ func (h *Handler) Send(ctx context.Context, req *rpc.SendRequest) (resp *rpc.Sen
 // Pull implements rpc.IMService. An absent Reverse means forward, an
 // absent WaitMs no wait.
 func (h *Handler) Pull(ctx context.Context, req *rpc.PullRequest) (*rpc.PullResponse, error) {
-	return h.pull(ctx, req, 0)
+	return h.pull(ctx, Credential(ctx), req, 0)
 }
 
-// pull is Pull with a page byte budget (0: the service's).
-func (h *Handler) pull(ctx context.Context, req *rpc.PullRequest, maxBytes int) (resp *rpc.PullResponse, _ error) {
+// pull is Pull with the caller's credential given and a page byte budget
+// (0: the service's).
+func (h *Handler) pull(ctx context.Context, token string, req *rpc.PullRequest, maxBytes int) (resp *rpc.PullResponse, _ error) {
 	defer h.observe("Pull", time.Now(), func() int32 { return resp.Code })
+	ctx, err := h.authenticate(ctx, token)
+	if err != nil {
+		code, msg := h.fail(ctx, "pull", err)
+		return &rpc.PullResponse{Code: code, Msg: msg}, nil
+	}
 	if req == nil {
 		return &rpc.PullResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
 	}
@@ -139,10 +162,10 @@ func (h *Handler) SendBatch(ctx context.Context, req *rpc.SendBatchRequest) (*rp
 		return &rpc.SendBatchResponse{Code: pigeonhole.CodeTooLarge.Number(),
 			Msg: fmt.Sprintf("a batch carries at most %d bytes of text, got %d", rpc.MaxBatchBytes, size)}, nil
 	}
-	send := func(ctx context.Context, _ int, item *rpc.SendRequest) (*rpc.SendResponse, error) {
-		return h.Send(ctx, item)
+	send := func(ctx context.Context, _ int, token string, item *rpc.SendRequest) (*rpc.SendResponse, error) {
+		return h.send(ctx, token, item)
 	}
-	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), send,
+	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), req.GetCredentials(), send,
 		func(code int32, msg string) *rpc.SendResponse { return &rpc.SendResponse{Code: code, Msg: msg} })
 	return &rpc.SendBatchResponse{Code: code, Msg: msg, Items: items}, nil
 }
@@ -159,34 +182,39 @@ func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rp
 	}
 	share := rpc.MaxBatchBytes / max(len(req.Items), 1)
 	room := max(rpc.MaxBatchBytes/h.svc.Config().MaxTextBytes, 1) // items with a page of one message at least
-	pull := func(ctx context.Context, i int, item *rpc.PullRequest) (*rpc.PullResponse, error) {
+	pull := func(ctx context.Context, i int, token string, item *rpc.PullRequest) (*rpc.PullResponse, error) {
 		if i >= room {
 			return &rpc.PullResponse{Code: pigeonhole.CodeUnavailable.Number(),
 				Msg: fmt.Sprintf("a batch answers at most %d bytes of text, which this item could pass; pull it again", rpc.MaxBatchBytes)}, nil
 		}
-		return h.pull(ctx, item, share)
+		return h.pull(ctx, token, item, share)
 	}
-	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), pull,
+	items, code, msg := runBatch(h, ctx, req.Items, req.GetRequestIds(), req.GetCredentials(), pull,
 		func(code int32, msg string) *rpc.PullResponse { return &rpc.PullResponse{Code: code, Msg: msg} })
 	return &rpc.PullBatchResponse{Code: code, Msg: msg, Items: items}, nil
 }
 
 // runBatch runs do for every item concurrently, each with its caller's
-// request id (ids[i], when there is one) in its context, and returns the
+// request id (ids[i], when there is one) in its context and its caller's
+// credential (creds[i], when there is one; the batch's own is never used
+// for an item, which may come from anyone), and returns the
 // answers in order with the batch's own Code and Msg. An item that panics
 // is answered with failed's internal error; the others go on. A batch of
 // more than rpc.MaxBatch items (the contract's bound) is refused whole.
-func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids []string,
-	do func(ctx context.Context, i int, item Req) (Resp, error), failed func(code int32, msg string) Resp) ([]Resp, int32, string) {
+func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids, creds []string,
+	do func(ctx context.Context, i int, token string, item Req) (Resp, error), failed func(code int32, msg string) Resp) ([]Resp, int32, string) {
 	if len(items) > rpc.MaxBatch {
 		return nil, pigeonhole.CodeInvalidArgument.Number(), fmt.Sprintf("a batch holds at most %d items, got %d", rpc.MaxBatch, len(items))
 	}
 	out := make([]Resp, len(items))
 	var wg sync.WaitGroup
 	for i, item := range items {
-		itemCtx := ctx
+		itemCtx, token := ctx, ""
 		if i < len(ids) {
 			itemCtx = WithRequestID(ctx, ids[i])
+		}
+		if i < len(creds) {
+			token = creds[i]
 		}
 		wg.Go(func() {
 			defer func() {
@@ -194,7 +222,7 @@ func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids [
 					out[i] = failed(h.fail(itemCtx, "batch item", pigeonhole.Errorf(pigeonhole.CodeInternal, "panic: %v", p)))
 				}
 			}()
-			out[i], _ = do(itemCtx, i, item) // Send and Pull answer every failure in their response
+			out[i], _ = do(itemCtx, i, token, item) // send and pull answer every failure in their response
 		})
 	}
 	wg.Wait()

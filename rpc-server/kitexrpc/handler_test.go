@@ -30,7 +30,7 @@ func newHandlerWith(tb testing.TB, cfg pigeonhole.Config) *kitexrpc.Handler {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	return kitexrpc.NewHandler(pigeonhole.NewService(store, cfg), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	return kitexrpc.NewHandler(pigeonhole.NewService(store, cfg), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 }
 
 func TestHandler(t *testing.T) {
@@ -239,7 +239,7 @@ func TestHandlerWaitingPull(t *testing.T) {
 		n.Stop()
 		store.Close()
 	})
-	h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{Notifier: n}), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	h := kitexrpc.NewHandler(pigeonhole.NewService(store, pigeonhole.Config{Notifier: n}), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 	ctx := context.Background()
 	t.Run("WaitMsWaitsForTheNextMessage", func(t *testing.T) {
 		wait := int32(30_000)

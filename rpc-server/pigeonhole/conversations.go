@@ -5,10 +5,16 @@ import (
 	"fmt"
 )
 
-// CreateGroup creates a group with a new id and returns it. Errors:
-// invalid_argument, too_large (members or title over the limits), and the
+// CreateGroup creates a group with a new id and returns it; its creator
+// (the caller, with authentication) joins it as its owner. Errors:
+// invalid_argument, too_large (members or title over the limits),
+// unauthenticated, permission_denied (acting as someone else), and the
 // store's.
 func (s *Service) CreateGroup(ctx context.Context, req CreateGroupRequest) (Group, error) {
+	var err error
+	if req.Actor, err = s.actAs(ctx, req.Actor); err != nil {
+		return Group{}, err
+	}
 	g, err := req.newGroup(s.cfg.MaxGroupMembers)
 	if err != nil {
 		return Group{}, err
@@ -37,6 +43,10 @@ type GroupRequest struct {
 // title and its two members. Errors: invalid_argument, not_found (unknown
 // group), permission_denied (Actor is not a member), and the store's.
 func (s *Service) Group(ctx context.Context, req GroupRequest) (Group, error) {
+	var err error
+	if req.Actor, err = s.actAs(ctx, req.Actor); err != nil {
+		return Group{}, err
+	}
 	chat, err := ParseChatID(req.Chat)
 	if err != nil {
 		return Group{}, err
@@ -66,6 +76,10 @@ func (s *Service) Group(ctx context.Context, req GroupRequest) (Group, error) {
 // it or refused after it. Errors: invalid_argument, not_found,
 // permission_denied, conflict, too_large, and the store's.
 func (s *Service) ChangeMembers(ctx context.Context, req ChangeMembersRequest) (Group, error) {
+	var err error
+	if req.Actor, err = s.actAs(ctx, req.Actor); err != nil {
+		return Group{}, err
+	}
 	chat, change, err := req.change(s.cfg.MaxGroupMembers)
 	if err != nil {
 		return Group{}, err
@@ -98,8 +112,9 @@ func (s *Service) IsMember(ctx context.Context, chat ChatID, member string) (boo
 }
 
 // Inbox returns one page of a member's chats, newest activity first (see
-// InboxPage for the cursor's guarantee). Errors: invalid_argument, and the
-// store's.
+// InboxPage for the cursor's guarantee). With a caller, it is the caller's
+// inbox. Errors: invalid_argument, unauthenticated, permission_denied (another
+// member's inbox), and the store's.
 //
 // A call with Wait and a last page's cursor ("newer than everything
 // listed") whose page lists no chat waits, holding nothing of the store,
@@ -108,6 +123,10 @@ func (s *Service) IsMember(ctx context.Context, chat ChatID, member string) (boo
 // NextCursor is the cursor. (A cursor mid-listing whose page is empty
 // answers at once: its NextCursor is the one to wait with.)
 func (s *Service) Inbox(ctx context.Context, req InboxRequest) (InboxPage, error) {
+	var err error
+	if req.Member, err = s.actAs(ctx, req.Member); err != nil {
+		return InboxPage{}, err
+	}
 	if err := ValidateStoredMemberID(req.Member); err != nil {
 		return InboxPage{}, Errorf(CodeInvalidArgument, "member: %s", ErrorMessage(err))
 	}
@@ -143,6 +162,10 @@ func (s *Service) readInbox(ctx context.Context, member string, cur inboxCursor,
 // in a two-member chat), permission_denied (not in the group), not_found
 // (unknown group), and the store's.
 func (s *Service) MarkRead(ctx context.Context, req ReadRequest) (ReadState, error) {
+	var err error
+	if req.Member, err = s.actAs(ctx, req.Member); err != nil {
+		return ReadState{}, err
+	}
 	chat, err := ParseChatID(req.Chat)
 	if err != nil {
 		return ReadState{}, err

@@ -13,6 +13,12 @@ type Config struct {
 	MaxTextBytes int // default DefaultMaxTextBytes
 	DefaultLimit int // default DefaultPullLimit
 	MaxLimit     int // default DefaultMaxPull
+	// RequireCaller refuses every Send and Pull whose context carries no
+	// Caller (see Caller), with unauthenticated.
+	RequireCaller bool
+	// Membership answers who may read a chat (default: two-member chats
+	// by their id, groups from the store).
+	Membership Membership
 	// MaxPageBytes is the byte budget of a page's texts (default
 	// DefaultMaxPageBytes). Below MaxTextBytes it is raised to it, so that
 	// a page of one message is never over the budget.
@@ -65,7 +71,11 @@ type Service struct {
 
 // NewService returns a service over store with the given limits.
 func NewService(store Store, cfg Config) *Service {
-	return &Service{store: store, cfg: cfg.withDefaults()}
+	cfg = cfg.withDefaults()
+	if cfg.Membership == nil {
+		cfg.Membership = storeMembership{store}
+	}
+	return &Service{store: store, cfg: cfg}
 }
 
 // Config returns the effective limits.
@@ -82,12 +92,17 @@ type SendRequest struct {
 // Send validates and stores a message and returns it as stored, with its
 // canonical chat id and assigned send time. A repeated send with the same
 // (chat, sender, client_msg_id) stores nothing and returns the first
-// message. A chat whose ids fail ChatID.CheckNew takes sends only when
-// it holds messages already. Errors: invalid_argument, too_large, conflict
-// (same key, different text), permission_denied (the sender is not in the
-// group), not_found (unknown group), and the store's unavailable,
-// deadline_exceeded, internal.
+// message. With a Caller in ctx, an empty Sender is the caller. A chat
+// whose ids fail ChatID.CheckNew takes sends only when it holds messages
+// already. Errors: invalid_argument, too_large, conflict (same key,
+// different text), unauthenticated and permission_denied (see Caller; also
+// a sender not in the group), not_found (unknown group), and the store's
+// unavailable, deadline_exceeded, internal.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
+	req, err := s.bindSender(ctx, req)
+	if err != nil {
+		return Message{}, err
+	}
 	m, err := req.Validate(s.cfg.MaxTextBytes)
 	if err != nil {
 		return Message{}, err
@@ -157,7 +172,8 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 // Pull returns one page of a chat (see PullRequest and Page): at most the
 // limit, and no more text than its byte budget unless its one message
 // alone is larger (stored before a smaller MaxTextBytes). Errors:
-// invalid_argument, and the store's unavailable, deadline_exceeded, internal.
+// invalid_argument, unauthenticated and permission_denied (see Caller), and
+// the store's unavailable, deadline_exceeded, internal.
 //
 // A forward pull with Wait whose page is empty waits, holding nothing of
 // the store, until the chat may have a message at or after the cursor,
@@ -166,6 +182,9 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	chat, err := ParseChatID(req.Chat)
 	if err != nil {
+		return Page{}, err
+	}
+	if err := s.authorizeRead(ctx, chat); err != nil {
 		return Page{}, err
 	}
 	if req.Cursor < 0 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/test/bench/internal/load"
 )
 
@@ -78,6 +79,9 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.JSONPath, "json", "", "write every figure as JSON to this file")
 	fs.StringVar(&cfg.HTMLPath, "html", "", "write an HTML page with plots to this file")
 	fs.BoolVar(&cfg.Quiet, "quiet", false, "no progress line")
+	var secretFile string
+	fs.StringVar(&o.Token, "token", "", "bearer token of every request (servers with --auth jwt); its sub is the first member of every chat")
+	fs.StringVar(&secretFile, "token-secret-file", "", "the servers' HS256 secret: sign a token for each member that acts (instead of --token)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -85,6 +89,14 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	var err error
+	if secretFile != "" {
+		if o.Token != "" {
+			return config{}, fmt.Errorf("--token and --token-secret-file: give one")
+		}
+		if o.TokenSecret, err = jwtauth.ReadSecret(secretFile); err != nil {
+			return config{}, fmt.Errorf("--token-secret-file: %w", err)
+		}
+	}
 	if o.Sends, o.Pulls, err = load.ParseRatio(ratio); err != nil {
 		return config{}, fmt.Errorf("--ratio: %w", err)
 	}

@@ -79,7 +79,7 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 		}
 	}
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		waiting, err := scrapeGauge(client, gw.URL+"/metrics", "pigeonhole_waiting_pulls")
+		waiting, err := scrapeGauge(client, gw.MetricsURL, "pigeonhole_waiting_pulls")
 		if err == nil && int(waiting) == waiters {
 			break
 		}

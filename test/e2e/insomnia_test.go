@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pigeonhole-im/pigeonhole/test/harness"
 )
 
 // insomniaFile is the Insomnia collection shipped for trying the API.
@@ -37,8 +39,12 @@ type insomniaResource struct {
 		Text     string         `json:"text"`
 		Params   []insomniaPair `json:"params"` // a form's fields
 	} `json:"body"`
-	Parameters []insomniaPair `json:"parameters"`
-	Headers    []insomniaPair `json:"headers"`
+	Parameters     []insomniaPair `json:"parameters"`
+	Headers        []insomniaPair `json:"headers"`
+	Authentication struct {
+		Type  string `json:"type"`
+		Token string `json:"token"`
+	} `json:"authentication"`
 }
 
 type insomniaPair struct {
@@ -49,6 +55,8 @@ type insomniaPair struct {
 
 var (
 	baseURLTag     = regexp.MustCompile(`\{\{\s*_\.base_url\s*\}\}`)
+	metricsURLTag  = regexp.MustCompile(`\{\{\s*_\.metrics_url\s*\}\}`)
+	tokenTag       = regexp.MustCompile(`^\{\{\s*_\.token\s*\}\}$`)
 	expectedStatus = regexp.MustCompile(`(?m)^Expected status: (\d{3})$`)
 	expectedCode   = regexp.MustCompile(`(?m)^Expected code: ([a-z_]+)$`)
 )
@@ -88,7 +96,7 @@ func TestInsomniaCollection(t *testing.T) {
 	t.Run("CoversEveryEndpointAndErrorStatus", func(t *testing.T) {
 		seen := map[string]bool{}
 		for _, r := range requests {
-			u, _ := url.Parse(baseURLTag.ReplaceAllString(r.URL, "http://x"))
+			u, _ := url.Parse(metricsURLTag.ReplaceAllString(baseURLTag.ReplaceAllString(r.URL, "http://x"), "http://x"))
 			seen[r.Method+" "+u.Path] = true
 			seen[strconv.Itoa(wantStatus(t, r))] = true
 			if r.Body.MimeType != "" {
@@ -103,7 +111,7 @@ func TestInsomniaCollection(t *testing.T) {
 			"POST /api/send as application/json", "POST /api/send as application/x-protobuf",
 			"POST /api/send as application/x-www-form-urlencoded", "GET /api/pull answered in protobuf",
 			"POST /api/chats", "GET /api/inbox", "POST /api/read",
-			"200", "400", "403", "404", "405", "409", "413", "415",
+			"200", "400", "401", "403", "404", "405", "409", "413", "415",
 		} {
 			if !seen[want] {
 				t.Errorf("no request for %s", want)
@@ -113,9 +121,27 @@ func TestInsomniaCollection(t *testing.T) {
 
 	t.Run("EveryRequestGetsItsExpectedStatus", func(t *testing.T) {
 		sys := startSystem(t, stores[0].options(t))
+		// The requests of the "With --auth jwt" group go to servers run
+		// with it, with a token for a1 as the environment's token.
+		args := authArgs(t)
+		opts := stores[0].options(t)
+		opts.ExtraArgs = args
+		rpc := harness.StartRPCServer(t, opts)
+		authAPI := newAPI(t, harness.StartGateway(t, harness.GatewayOptions{Services: []string{rpc.Addr}, ExtraArgs: args}).URL)
+		token := token(t, args, "a1")
+		// /metrics has a listener of its own: metrics_url.
+		metricsAPI := newAPI(t, strings.TrimSuffix(sys.gw.MetricsURL, "/metrics"))
 		for _, r := range requests { // in order: later requests build on earlier ones
 			t.Run(r.Name, func(t *testing.T) {
-				resp := replay(t, sys.api, r)
+				var resp response
+				switch {
+				case r.ParentID == authGroup:
+					resp = replay(t, authAPI, r, token)
+				case metricsURLTag.MatchString(r.URL):
+					resp = replay(t, metricsAPI, r, "")
+				default:
+					resp = replay(t, sys.api, r, "")
+				}
 				want := wantStatus(t, r)
 				if code := expectedCode.FindStringSubmatch(r.Description); code != nil {
 					resp.wantError(t, want, code[1])
@@ -161,14 +187,18 @@ func acceptsProtobuf(r insomniaResource) bool {
 	})
 }
 
-// replay sends r as Insomnia would: base_url filled in, parameters added to
-// the query, enabled headers set, Content-Type from the body's mimeType, a
-// form's fields URL-encoded as its body.
-func replay(t *testing.T, a *api, r insomniaResource) response {
+// authGroup is the request group whose requests need servers with auth.
+const authGroup = "fld_auth"
+
+// replay sends r as Insomnia would: base_url (or metrics_url) filled in,
+// parameters added to the query, enabled headers set, Content-Type from the
+// body's mimeType, a form's fields URL-encoded as its body, and a bearer
+// authentication with token as the environment's token.
+func replay(t *testing.T, a *api, r insomniaResource, token string) response {
 	t.Helper()
-	path := baseURLTag.ReplaceAllString(r.URL, "")
+	path := metricsURLTag.ReplaceAllString(baseURLTag.ReplaceAllString(r.URL, ""), "")
 	if strings.Contains(path, "{{") {
-		t.Fatalf("request %q: URL %q has a template tag other than _.base_url", r.Name, r.URL)
+		t.Fatalf("request %q: URL %q has a template tag other than _.base_url and _.metrics_url", r.Name, r.URL)
 	}
 	query := url.Values{}
 	for _, p := range r.Parameters {
@@ -186,6 +216,16 @@ func replay(t *testing.T, a *api, r insomniaResource) response {
 			header = append(header, h.Name, h.Value)
 			hasContentType = hasContentType || strings.EqualFold(h.Name, "Content-Type")
 		}
+	}
+	switch r.Authentication.Type {
+	case "":
+	case "bearer":
+		if !tokenTag.MatchString(r.Authentication.Token) {
+			t.Fatalf("request %q: bearer token %q is not {{ _.token }}", r.Name, r.Authentication.Token)
+		}
+		header = append(header, "Authorization", "Bearer "+token)
+	default:
+		t.Fatalf("request %q: authentication %q", r.Name, r.Authentication.Type)
 	}
 	if r.Body.MimeType != "" && !hasContentType {
 		header = append(header, "Content-Type", r.Body.MimeType)

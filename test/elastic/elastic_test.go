@@ -109,8 +109,8 @@ func TestScaleOutAndInUnderLoad(t *testing.T) {
 	}
 	retries, pageHits := 0.0, 0.0
 	for _, g := range gateways {
-		retries += scrapeSum(t, g.URL+"/metrics", "pigeonhole_rpc_retries_total")
-		pageHits += scrapeSum(t, g.URL+"/metrics", "pigeonhole_page_cache_lookups_total", `result="hit"`)
+		retries += scrapeSum(t, g.MetricsURL, "pigeonhole_rpc_retries_total")
+		pageHits += scrapeSum(t, g.MetricsURL, "pigeonhole_page_cache_lookups_total", `result="hit"`)
 	}
 	// Likewise for the gateways' page caches.
 	if pageHits == 0 {

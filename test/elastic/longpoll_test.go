@@ -118,7 +118,7 @@ func createGroupVia(t *testing.T, client *http.Client, gw *harness.Gateway, memb
 func untilWaiting(t *testing.T, gw *harness.Gateway, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		got := scrapeSum(t, gw.URL+"/metrics", "pigeonhole_waiting_pulls")
+		got := scrapeSum(t, gw.MetricsURL, "pigeonhole_waiting_pulls")
 		if int(got) == n {
 			return
 		}

@@ -62,7 +62,7 @@ func TestHTTPMetricsCardinality(t *testing.T) {
 			t.Fatalf("method %d: got %d, want 501", i, resp.StatusCode)
 		}
 	}
-	status, body := sys.get(t, "/metrics")
+	status, body := sys.getURL(t, sys.gw.MetricsURL) // /metrics has a listener of its own
 	if status != http.StatusOK {
 		t.Fatalf("/metrics: %d", status)
 	}

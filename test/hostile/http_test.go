@@ -37,14 +37,20 @@ func startHTTPSystem(t *testing.T) *httpSystem {
 // get answers GET path, read whole.
 func (s *httpSystem) get(t *testing.T, path string) (int, []byte) {
 	t.Helper()
-	resp, err := s.client.Get(s.gw.URL + path)
+	return s.getURL(t, s.gw.URL+path)
+}
+
+// getURL answers GET url, read whole.
+func (s *httpSystem) getURL(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := s.client.Get(url)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %s: %v", url, err)
 	}
 	return resp.StatusCode, body
 }

@@ -15,6 +15,8 @@ const (
 	MaxBatchBytes = 8388608
 
 	RequestIDKey = "request_id"
+
+	CredentialKey = "authorization"
 )
 
 type Message struct {
@@ -454,8 +456,9 @@ var fieldIDToName_PingResponse = map[int16]string{
 }
 
 type SendBatchRequest struct {
-	Items      []*SendRequest `thrift:"Items,1,required" frugal:"1,required,list<SendRequest>" json:"Items"`
-	RequestIds []string       `thrift:"RequestIds,2,optional" frugal:"2,optional,list<string>" json:"RequestIds,omitempty"`
+	Items       []*SendRequest `thrift:"Items,1,required" frugal:"1,required,list<SendRequest>" json:"Items"`
+	RequestIds  []string       `thrift:"RequestIds,2,optional" frugal:"2,optional,list<string>" json:"RequestIds,omitempty"`
+	Credentials []string       `thrift:"Credentials,3,optional" frugal:"3,optional,list<string>" json:"Credentials,omitempty"`
 }
 
 func NewSendBatchRequest() *SendBatchRequest {
@@ -477,15 +480,31 @@ func (p *SendBatchRequest) GetRequestIds() (v []string) {
 	}
 	return p.RequestIds
 }
+
+var SendBatchRequest_Credentials_DEFAULT []string
+
+func (p *SendBatchRequest) GetCredentials() (v []string) {
+	if !p.IsSetCredentials() {
+		return SendBatchRequest_Credentials_DEFAULT
+	}
+	return p.Credentials
+}
 func (p *SendBatchRequest) SetItems(val []*SendRequest) {
 	p.Items = val
 }
 func (p *SendBatchRequest) SetRequestIds(val []string) {
 	p.RequestIds = val
 }
+func (p *SendBatchRequest) SetCredentials(val []string) {
+	p.Credentials = val
+}
 
 func (p *SendBatchRequest) IsSetRequestIds() bool {
 	return p.RequestIds != nil
+}
+
+func (p *SendBatchRequest) IsSetCredentials() bool {
+	return p.Credentials != nil
 }
 
 func (p *SendBatchRequest) String() string {
@@ -498,6 +517,7 @@ func (p *SendBatchRequest) String() string {
 var fieldIDToName_SendBatchRequest = map[int16]string{
 	1: "Items",
 	2: "RequestIds",
+	3: "Credentials",
 }
 
 type SendBatchResponse struct {
@@ -557,8 +577,9 @@ var fieldIDToName_SendBatchResponse = map[int16]string{
 }
 
 type PullBatchRequest struct {
-	Items      []*PullRequest `thrift:"Items,1,required" frugal:"1,required,list<PullRequest>" json:"Items"`
-	RequestIds []string       `thrift:"RequestIds,2,optional" frugal:"2,optional,list<string>" json:"RequestIds,omitempty"`
+	Items       []*PullRequest `thrift:"Items,1,required" frugal:"1,required,list<PullRequest>" json:"Items"`
+	RequestIds  []string       `thrift:"RequestIds,2,optional" frugal:"2,optional,list<string>" json:"RequestIds,omitempty"`
+	Credentials []string       `thrift:"Credentials,3,optional" frugal:"3,optional,list<string>" json:"Credentials,omitempty"`
 }
 
 func NewPullBatchRequest() *PullBatchRequest {
@@ -580,15 +601,31 @@ func (p *PullBatchRequest) GetRequestIds() (v []string) {
 	}
 	return p.RequestIds
 }
+
+var PullBatchRequest_Credentials_DEFAULT []string
+
+func (p *PullBatchRequest) GetCredentials() (v []string) {
+	if !p.IsSetCredentials() {
+		return PullBatchRequest_Credentials_DEFAULT
+	}
+	return p.Credentials
+}
 func (p *PullBatchRequest) SetItems(val []*PullRequest) {
 	p.Items = val
 }
 func (p *PullBatchRequest) SetRequestIds(val []string) {
 	p.RequestIds = val
 }
+func (p *PullBatchRequest) SetCredentials(val []string) {
+	p.Credentials = val
+}
 
 func (p *PullBatchRequest) IsSetRequestIds() bool {
 	return p.RequestIds != nil
+}
+
+func (p *PullBatchRequest) IsSetCredentials() bool {
+	return p.Credentials != nil
 }
 
 func (p *PullBatchRequest) String() string {
@@ -601,6 +638,7 @@ func (p *PullBatchRequest) String() string {
 var fieldIDToName_PullBatchRequest = map[int16]string{
 	1: "Items",
 	2: "RequestIds",
+	3: "Credentials",
 }
 
 type PullBatchResponse struct {

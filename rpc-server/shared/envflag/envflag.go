@@ -87,6 +87,13 @@ func (s *Set) Int(p *int, name, env string, def int, usage string) {
 	s.fs.IntVar(p, name, fromEnv(s, env, value, strconv.Atoi, def), usage+suffix)
 }
 
+// Float defines a float64 flag.
+func (s *Set) Float(p *float64, name, env string, def float64, usage string) {
+	value, suffix := s.env(name, env)
+	parse := func(v string) (float64, error) { return strconv.ParseFloat(v, 64) }
+	s.fs.Float64Var(p, name, fromEnv(s, env, value, parse, def), usage+suffix)
+}
+
 // Bool defines a boolean flag ("--name" alone means true).
 func (s *Set) Bool(p *bool, name, env string, def bool, usage string) {
 	value, suffix := s.env(name, env)

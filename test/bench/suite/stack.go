@@ -83,7 +83,9 @@ func startStack(ctx context.Context, bins harness.Binaries, store, dir string) (
 	s.url = "http://" + httpAddr
 	s.gateway, err = startProcess(ctx, harness.Command{
 		Name: "http-server", Path: bins.HTTPServer,
-		Args:    []string{"--http-addr", httpAddr, "--service", rpcAddr, "--log-level", "warn"},
+		// The load comes from one address: per-caller rate limits would
+		// measure themselves, not the system.
+		Args:    []string{"--http-addr", httpAddr, "--service", rpcAddr, "--log-level", "warn", "--send-rate=0", "--pull-rate=0", "--metrics-addr="},
 		LogPath: filepath.Join(dir, "http-server.log"),
 	}, func(ctx context.Context, p *harness.Process) error { return harness.WaitHTTP(ctx, p, s.url+"/readyz") })
 	if err != nil {

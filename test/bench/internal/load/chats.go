@@ -34,7 +34,7 @@ func newRunTag(rng *rand.Rand) string {
 func newChatSet(c *Client, tag string, n, textBytes, limit int) *chatSet {
 	cs := &chatSet{runTag: tag, textPadding: padding(textBytes)}
 	for k := range n {
-		a := "bench" + tag + "c" + strconv.Itoa(k) + "a"
+		a := c.creds.member("bench" + tag + "c" + strconv.Itoa(k) + "a")
 		b := "bench" + tag + "c" + strconv.Itoa(k) + "b"
 		chat := a + ":" + b
 		cs.names = append(cs.names, chat)

@@ -40,6 +40,8 @@ type Client struct {
 	sendURL string
 	pingURL string
 
+	creds *credentials // nil: no Authorization header
+
 	mu   sync.Mutex
 	idle []*clientConn // most recently used last
 }
@@ -180,13 +182,14 @@ type bodyDecoder interface {
 	decodeBody([]byte) error
 }
 
-// Send posts body, a JSON send request, to /api/send. It succeeds on 200;
-// when ack is not nil the answer is decoded into it.
-func (c *Client) Send(ctx context.Context, body []byte, ack *SendAck) error {
+// Send posts body, a JSON send request, to /api/send as the member as
+// (whose token it carries when the client has credentials). It succeeds on
+// 200; when ack is not nil the answer is decoded into it.
+func (c *Client) Send(ctx context.Context, as string, body []byte, ack *SendAck) error {
 	if ack == nil {
-		return c.do(ctx, "POST", c.sendURL, body, nil) // not a nil *SendAck in a non-nil any
+		return c.do(ctx, "POST", c.sendURL, as, body, nil) // not a nil *SendAck in a non-nil any
 	}
-	return c.do(ctx, "POST", c.sendURL, body, ack)
+	return c.do(ctx, "POST", c.sendURL, as, body, ack)
 }
 
 // PullURL returns the URL of a forward pull of chat from cursor.
@@ -203,31 +206,32 @@ func (c *Client) PullPrefix(chat string, limit int) string {
 
 // Pull gets pullURL (from PullURL). It succeeds on 200; when page is not nil
 // the answer is decoded into it.
-func (c *Client) Pull(ctx context.Context, pullURL string, page *Page) error {
+func (c *Client) Pull(ctx context.Context, as, pullURL string, page *Page) error {
 	if page == nil {
-		return c.do(ctx, "GET", pullURL, nil, nil)
+		return c.do(ctx, "GET", pullURL, as, nil, nil)
 	}
-	return c.do(ctx, "GET", pullURL, nil, page)
+	return c.do(ctx, "GET", pullURL, as, nil, page)
 }
 
 // PullSize gets pullURL like Pull and returns the number of messages of
 // the page.
-func (c *Client) PullSize(ctx context.Context, pullURL string) (int, error) {
+func (c *Client) PullSize(ctx context.Context, as, pullURL string) (int, error) {
 	var page PageSize
-	err := c.do(ctx, "GET", pullURL, nil, &page)
+	err := c.do(ctx, "GET", pullURL, as, nil, &page)
 	return page.Messages, err
 }
 
 // Ping gets /ping. It succeeds on 200.
 func (c *Client) Ping(ctx context.Context) error {
-	return c.do(ctx, "GET", c.pingURL, nil, nil)
+	return c.do(ctx, "GET", c.pingURL, "", nil, nil)
 }
 
-// do makes the request method rawURL with body (nil for none) and, on 200,
+// do makes the request method rawURL as the member as (none: "") with body
+// (nil for none) and, on 200,
 // decodes the answer into into when it is not nil. The request ends after
 // the client's timeout or when ctx ends, whichever comes first. The
 // connection goes back to the pool only after a complete exchange.
-func (c *Client) do(ctx context.Context, method, rawURL string, body []byte, into any) error {
+func (c *Client) do(ctx context.Context, method, rawURL, as string, body []byte, into any) error {
 	if c.err != nil {
 		return c.transportFailure(ctx, method, rawURL, c.err)
 	}
@@ -255,7 +259,11 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body []byte, int
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, cn.expire)
 	}
-	status, keep, err := cn.roundTrip(method, target, c.host, body)
+	var token string
+	if as != "" {
+		token = c.creds.token(as)
+	}
+	status, keep, err := cn.roundTrip(method, target, c.host, token, body)
 	if stop != nil && !stop() {
 		keep = false // cn.expire may be setting a past deadline right now
 	}
@@ -377,12 +385,16 @@ type clientConn struct {
 // for none) and reads its response. It returns the response's status and
 // whether the connection may carry another request; the body is left in
 // cn.body until the next request.
-func (cn *clientConn) roundTrip(method, target, host string, body []byte) (status int, keep bool, err error) {
+func (cn *clientConn) roundTrip(method, target, host, token string, body []byte) (status int, keep bool, err error) {
 	b := append(cn.req[:0], method...)
 	b = append(b, ' ')
 	b = append(b, target...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, host...)
+	if token != "" {
+		b = append(b, "\r\nAuthorization: Bearer "...)
+		b = append(b, token...)
+	}
 	if body != nil {
 		b = append(b, "\r\nContent-Type: application/json\r\nContent-Length: "...)
 		b = strconv.AppendInt(b, int64(len(body)), 10)

@@ -80,7 +80,7 @@ func wantKind(t *testing.T, err error, kind string) *Failure {
 func pullOne(t *testing.T, c *Client, chat string) {
 	t.Helper()
 	var page Page
-	if err := c.Pull(t.Context(), c.PullURL(chat, 3, 10), &page); err != nil {
+	if err := c.Pull(t.Context(), "", c.PullURL(chat, 3, 10), &page); err != nil {
 		t.Fatal(err)
 	}
 	want := Message{Chat: chat, Text: "from 3", Sender: "a", SendTime: 7}
@@ -95,20 +95,20 @@ func TestClientDecodesAnswers(t *testing.T) {
 	c := newTestClient(t, srv.URL, 5*time.Second)
 	body := []byte(`{"chat":"a:b","text":"hi","sender":"a"}`)
 	var ack SendAck
-	if err := c.Send(t.Context(), body, &ack); err != nil {
+	if err := c.Send(t.Context(), "", body, &ack); err != nil {
 		t.Fatal(err)
 	}
 	if ack.SendTime != int64(len(body)) {
 		t.Errorf("send_time %d, want %d", ack.SendTime, len(body))
 	}
-	if err := c.Send(t.Context(), body, nil); err != nil {
+	if err := c.Send(t.Context(), "", body, nil); err != nil {
 		t.Fatal(err)
 	}
 	pullOne(t, c, "a b:c&d") // escaped in the query
-	if err := c.Pull(t.Context(), c.PullURL("a:b", 0, 10), nil); err != nil {
+	if err := c.Pull(t.Context(), "", c.PullURL("a:b", 0, 10), nil); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c.PullSize(t.Context(), c.PullURL("a:b", 3, 10)); err != nil || n != 1 {
+	if n, err := c.PullSize(t.Context(), "", c.PullURL("a:b", 3, 10)); err != nil || n != 1 {
 		t.Fatalf("page size %d, %v; want 1", n, err)
 	}
 	for range 100 {
@@ -145,7 +145,7 @@ func TestClientChunked(t *testing.T) {
 	c := newTestClient(t, srv.URL, 5*time.Second)
 	for range 3 { // the connection stays usable after each
 		var page Page
-		if err := c.Pull(t.Context(), c.PullURL("a:b", 0, 10), &page); err != nil {
+		if err := c.Pull(t.Context(), "", c.PullURL("a:b", 0, 10), &page); err != nil {
 			t.Fatal(err)
 		}
 		if len(page.Messages) != 1 || page.Messages[0].Text != text || page.NextCursor != 5 {
@@ -191,8 +191,8 @@ func TestClientStatus(t *testing.T) {
 	if f.Detail != long[:256] {
 		t.Errorf("detail %q, want the first 256 bytes of the body", f.Detail)
 	}
-	wantKind(t, c.Send(t.Context(), []byte(`{}`), &SendAck{}), "body: not the API's JSON")
-	if err := c.Send(t.Context(), []byte(`{}`), nil); err != nil {
+	wantKind(t, c.Send(t.Context(), "", []byte(`{}`), &SendAck{}), "body: not the API's JSON")
+	if err := c.Send(t.Context(), "", []byte(`{}`), nil); err != nil {
 		t.Errorf("send without an ack to decode: %v", err)
 	}
 }
@@ -257,7 +257,7 @@ func TestClientRawAnswers(t *testing.T) {
 			c := newTestClient(t, base, 5*time.Second)
 			for range 2 { // and again, on a new connection if need be
 				var page Page
-				err := c.Pull(t.Context(), c.PullURL("a:b", 0, 10), &page)
+				err := c.Pull(t.Context(), "", c.PullURL("a:b", 0, 10), &page)
 				if tc.kind != "" {
 					wantKind(t, err, tc.kind)
 					continue
@@ -362,7 +362,7 @@ func TestClientTLS(t *testing.T) {
 	c.tls.RootCAs.AddCert(srv.Certificate())
 	for range 3 {
 		var ack SendAck
-		if err := c.Send(t.Context(), []byte(`{}`), &ack); err != nil || ack.SendTime != 9 {
+		if err := c.Send(t.Context(), "", []byte(`{}`), &ack); err != nil || ack.SendTime != 9 {
 			t.Fatalf("ack %+v, error %v", ack, err)
 		}
 	}
@@ -383,12 +383,12 @@ func TestClientConcurrent(t *testing.T) {
 				switch i % 3 {
 				case 0:
 					var ack SendAck
-					if err := c.Send(t.Context(), body, &ack); err != nil || ack.SendTime != int64(len(body)) {
+					if err := c.Send(t.Context(), "", body, &ack); err != nil || ack.SendTime != int64(len(body)) {
 						t.Errorf("send: ack %+v, error %v", ack, err)
 					}
 				case 1:
 					var page Page
-					err := c.Pull(t.Context(), c.PullURL(chat, int64(i), 10), &page)
+					err := c.Pull(t.Context(), "", c.PullURL(chat, int64(i), 10), &page)
 					if err != nil || len(page.Messages) != 1 || page.Messages[0].Text != "from "+strconv.Itoa(i) {
 						t.Errorf("pull: page %+v, error %v", page, err)
 					}

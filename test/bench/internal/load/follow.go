@@ -64,7 +64,7 @@ func (r *runner) follow(ctx context.Context) (*Result, error) {
 	senders := make([]*followSender, r.opts.Senders)
 	for s := range senders {
 		k := s % nChats
-		senders[s] = &followSender{chat: k, member: chats.members[k][(s/nChats)%2]}
+		senders[s] = &followSender{chat: k, member: r.client.creds.member(chats.members[k][(s/nChats)%2])}
 	}
 	start := time.Now()
 	rec := NewRecorder(start, r.opts.Warmup, r.opts.window())
@@ -136,7 +136,7 @@ func (r *runner) sendNumbered(ctx context.Context, chats *chatSet, w int, s *fol
 		text += chats.textPadding[:pad]
 	}
 	var ack SendAck
-	if err := r.client.Send(ctx, sendBody(chats.names[s.chat], text, s.member), &ack); err != nil {
+	if err := r.client.Send(ctx, s.member, sendBody(chats.names[s.chat], text, s.member), &ack); err != nil {
 		return err
 	}
 	s.acks = append(s.acks, Ack{Sender: w, Seq: s.next, SendTime: ack.SendTime, At: time.Now()})
@@ -191,7 +191,7 @@ func (r *runner) tail(ctx context.Context, f int, chats *chatSet, k int, v *Veri
 		if r.opts.Wait > 0 {
 			u += "&wait_ms=" + strconv.FormatInt(r.opts.Wait.Milliseconds(), 10)
 		}
-		err := r.client.Pull(ctx, u, &page)
+		err := r.client.Pull(ctx, chats.members[k][0], u, &page)
 		now := time.Now()
 		pulls.Add(1)
 		select {

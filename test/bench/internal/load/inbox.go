@@ -27,7 +27,8 @@ func (r *runner) inbox(ctx context.Context) (*Result, error) {
 	rngs := r.rngs(r.opts.Concurrency)
 	do := func(ctx context.Context, w int, _ int64) Outcome {
 		var page InboxSize
-		err := r.client.do(ctx, "GET", pages[rngs[w].IntN(len(pages))], nil, &page)
+		m := rngs[w].IntN(len(pages))
+		err := r.client.do(ctx, "GET", pages[m], members[m], nil, &page)
 		if err == nil && page.Chats != min(r.opts.Limit, r.opts.MemberChats) {
 			err = &Failure{Kind: "body: short inbox page", Detail: fmt.Sprintf("%d chats, want %d", page.Chats, min(r.opts.Limit, r.opts.MemberChats))}
 		}
@@ -43,18 +44,20 @@ func (r *runner) inbox(ctx context.Context) (*Result, error) {
 func (r *runner) prefillInboxes(ctx context.Context, members []string) (*Prefill, error) {
 	total := int64(len(members) * r.opts.MemberChats)
 	bodies := make([][]byte, 0, total)
+	senders := make([]string, 0, total)
 	text := padding(r.opts.TextBytes)
 	for _, m := range members {
 		for k := range r.opts.MemberChats {
 			partner := m + "p" + strconv.Itoa(k)
 			bodies = append(bodies, sendBody(m+":"+partner, text, partner))
+			senders = append(senders, partner)
 		}
 	}
 	start := time.Now()
 	var next atomic.Int64
 	err := r.parallel(ctx, min(int64(r.opts.Concurrency), total, maxPrefillWorkers), func(ctx context.Context) error {
 		for i := next.Add(1) - 1; i < total; i = next.Add(1) - 1 {
-			if err := r.client.Send(ctx, bodies[i], nil); err != nil {
+			if err := r.client.Send(ctx, senders[i], bodies[i], nil); err != nil {
 				return fmt.Errorf("prefill: send: %w", err)
 			}
 		}

@@ -54,6 +54,13 @@ type Options struct {
 	Members     int           `json:"members"`      // inbox: members whose inboxes are read
 	MemberChats int           `json:"member_chats"` // inbox: chats of each member, each with a message
 	Seed        uint64        `json:"seed"`         // of the random choices; 0 picks one
+	// Token is the bearer token of every request, for servers with
+	// authentication; its subject is then the first member of every chat.
+	// Never written to reports.
+	Token string `json:"-"`
+	// TokenSecret signs an HS256 token for each member that acts instead;
+	// never written to reports.
+	TokenSecret []byte `json:"-"`
 }
 
 // Defaults returns the options a run starts from.

@@ -35,7 +35,8 @@ func (r *runner) prefill(ctx context.Context, chats *chatSet) (*Prefill, error) 
 	var next, sent atomic.Int64
 	err := r.parallel(ctx, min(int64(r.opts.Concurrency), total, maxPrefillWorkers), func(ctx context.Context) error {
 		for i := next.Add(1) - 1; i < total; i = next.Add(1) - 1 {
-			if err := r.client.Send(ctx, chats.sendBodies[i%int64(chats.len())], nil); err != nil {
+			k := int(i % int64(chats.len()))
+			if err := r.client.Send(ctx, chats.members[k][0], chats.sendBodies[k], nil); err != nil {
 				return fmt.Errorf("prefill: send: %w", err)
 			}
 			sent.Add(1)
@@ -52,7 +53,7 @@ func (r *runner) prefill(ctx context.Context, chats *chatSet) (*Prefill, error) 
 	var chat atomic.Int64
 	err = r.parallel(ctx, min(int64(r.opts.Concurrency), int64(chats.len()), maxPrefillWorkers), func(ctx context.Context) error {
 		for k := chat.Add(1) - 1; k < int64(chats.len()); k = chat.Add(1) - 1 {
-			times, err := r.readChat(ctx, chats.names[k])
+			times, err := r.readChat(ctx, chats.members[k][0], chats.names[k])
 			if err != nil {
 				return err
 			}
@@ -69,14 +70,15 @@ func (r *runner) prefill(ctx context.Context, chats *chatSet) (*Prefill, error) 
 	return &Prefill{Messages: sent.Load(), Seconds: elapsed.Seconds(), Throughput: perSecond(sent.Load(), elapsed)}, nil
 }
 
-// readChat returns the send times of every message of chat, oldest first,
+// readChat returns the send times of every message of chat, read as the
+// member as, oldest first,
 // by following next_cursor forward from 0.
-func (r *runner) readChat(ctx context.Context, chat string) ([]int64, error) {
+func (r *runner) readChat(ctx context.Context, as, chat string) ([]int64, error) {
 	var times []int64
 	var page Page
 	for cursor := int64(0); ; {
 		page = Page{}
-		if err := r.client.Pull(ctx, r.client.PullURL(chat, cursor, pageAll), &page); err != nil {
+		if err := r.client.Pull(ctx, as, r.client.PullURL(chat, cursor, pageAll), &page); err != nil {
 			return nil, fmt.Errorf("prefill: read back %s: %w", chat, err)
 		}
 		for _, m := range page.Messages {

@@ -11,6 +11,9 @@ import (
 // (test/load-testing.jmx), byte for byte.
 const ReferenceBody = `{"chat":"stress1:stress2","text":"test a decently long message to see 2","sender":"stress1"}`
 
+// referenceSender is the sender of ReferenceBody.
+const referenceSender = "stress1"
+
 // Reference is the reference scenario's figures in the columns of
 // JMeter's Summary Report. Times are in milliseconds.
 type Reference struct {
@@ -54,7 +57,7 @@ func (r *runner) reference(ctx context.Context) (*Result, error) {
 					return
 				}
 				begin := time.Now()
-				err := r.client.Send(ctx, body, nil)
+				err := r.client.Send(ctx, referenceSender, body, nil)
 				end := time.Now()
 				rec.Record(t, Outcome{Op: OpSend, Err: err}, begin, end)
 				samples[t] = append(samples[t], sample{start: begin, elapsed: end.Sub(begin), failed: err != nil})

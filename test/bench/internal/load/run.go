@@ -27,6 +27,11 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Result, error)
 	}
 	client := NewClient(opts.Target, conns, opts.Timeout)
 	defer client.Close()
+	creds, err := newCredentials(opts)
+	if err != nil {
+		return nil, err
+	}
+	client.creds = creds
 	r := &runner{opts: opts, client: client, progress: progress}
 	r.tag = newRunTag(r.rng(0))
 	switch opts.Scenario {
@@ -93,8 +98,8 @@ func (r *runner) measure(ctx context.Context, workers int, do Work, ops ...Op) *
 func (r *runner) send(ctx context.Context) (*Result, error) {
 	chats := newChatSet(r.client, r.tag, r.opts.Chats, r.opts.TextBytes, r.opts.Limit)
 	do := func(ctx context.Context, _ int, seq int64) Outcome {
-		body := chats.sendBodies[seq%int64(chats.len())]
-		return Outcome{Op: OpSend, Err: r.client.Send(ctx, body, nil)}
+		k := int(seq % int64(chats.len()))
+		return Outcome{Op: OpSend, Err: r.client.Send(ctx, chats.members[k][0], chats.sendBodies[k], nil)}
 	}
 	return r.measure(ctx, r.opts.Concurrency, do, OpSend), nil
 }
@@ -142,8 +147,8 @@ func (r *runner) mixed(ctx context.Context) (*Result, error) {
 	cycle := int64(r.opts.Sends + r.opts.Pulls)
 	do := func(ctx context.Context, w int, seq int64) Outcome {
 		if seq%cycle < int64(r.opts.Sends) {
-			body := chats.sendBodies[rngs[w].IntN(chats.len())]
-			return Outcome{Op: OpSend, Err: r.client.Send(ctx, body, nil)}
+			k := rngs[w].IntN(chats.len())
+			return Outcome{Op: OpSend, Err: r.client.Send(ctx, chats.members[k][0], chats.sendBodies[k], nil)}
 		}
 		return r.pullRandom(ctx, chats, rngs[w])
 	}
@@ -156,6 +161,6 @@ func (r *runner) mixed(ctx context.Context) (*Result, error) {
 // message, counting its messages.
 func (r *runner) pullRandom(ctx context.Context, chats *chatSet, rng *rand.Rand) Outcome {
 	k := rng.IntN(chats.len())
-	n, err := r.client.PullSize(ctx, chats.pullURL(k, chats.cursor(k, rng)))
+	n, err := r.client.PullSize(ctx, chats.members[k][0], chats.pullURL(k, chats.cursor(k, rng)))
 	return Outcome{Op: OpPull, Items: n, Err: err}
 }
