@@ -29,8 +29,8 @@ vet: ## go vet and a gofmt check of every module
 
 # The README's test command: every module, with the race detector, against
 # the embedded store and a real MariaDB (started by the tests themselves).
-test: deps vet ## every test of every module with -race, on the embedded store, MariaDB and etcd
-	PIGEONHOLE_REQUIRE_MYSQL=1 PIGEONHOLE_REQUIRE_ETCD=1 $(GO) test -race -count=1 -timeout 20m $(PACKAGES)
+test: deps vet ## every test of every module with -race, on the embedded store, MariaDB, etcd and chromium
+	PIGEONHOLE_REQUIRE_MYSQL=1 PIGEONHOLE_REQUIRE_ETCD=1 PIGEONHOLE_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 20m $(PACKAGES)
 
 gen: ## regenerate the Kitex and protobuf code from the IDLs
 	scripts/gen.sh

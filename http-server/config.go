@@ -37,6 +37,9 @@ type config struct {
 	TrustedProxies   []netip.Prefix
 	MaxWait          time.Duration
 	MaxWaiters       int
+	// DevLogin serves POST /api/dev-login (tokens for anyone who asks), on
+	// a loopback listener only.
+	DevLogin bool
 	program.Settings
 	Auth jwtauth.Settings
 }
@@ -72,6 +75,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.MaxWaiters, "max-waiters", "PIGEONHOLE_MAX_WAITERS", gateway.DefaultMaxWaiters,
 		"most pulls and inbox calls waiting at once; more are answered at once, as without wait_ms")
 	cfg.Settings.Define(fs)
+	fs.Bool(&cfg.DevLogin, "dev-login", "PIGEONHOLE_DEV_LOGIN", false,
+		"serve POST /api/dev-login, which mints a token for any member id, for trying the web client (needs --auth jwt with --jwt-secret-file; loopback listeners only)")
 	cfg.Auth.Define(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -81,6 +86,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if err := cfg.Auth.Check(); err != nil {
 		return config{}, err
+	}
+	if cfg.DevLogin && (!cfg.Auth.On() || cfg.Auth.SecretFile == "") {
+		return config{}, fmt.Errorf("--dev-login needs --auth jwt and --jwt-secret-file: it mints HS256 tokens")
 	}
 	if !cfg.Auth.On() {
 		// Without authentication, only this host may call, unless told.
@@ -120,6 +128,6 @@ func (c config) logAttrs() []any {
 		"rpc_batch", c.RPCBatch, "rpc_batch_lanes", c.RPCBatchLanes, "page_cache_mib", c.PageCacheMiB,
 		"max_wait", c.MaxWait, "max_waiters", c.MaxWaiters,
 		"send_rate", c.SendRate, "send_burst", c.SendBurst, "pull_rate", c.PullRate, "pull_burst", c.PullBurst,
-		"trusted_proxies", c.TrustedProxies,
+		"trusted_proxies", c.TrustedProxies, "dev_login", c.DevLogin,
 	}, append(c.Settings.LogAttrs(), c.Auth.LogAttrs()...)...)
 }

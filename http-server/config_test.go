@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"io"
+	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -81,5 +84,29 @@ func TestConfigAuthAndLimits(t *testing.T) {
 func TestVersionFlag(t *testing.T) {
 	if _, err := parseConfig([]string{"--version"}, func(string) string { return "" }, io.Discard); !errors.Is(err, program.ErrVersion) {
 		t.Fatalf("--version: got %v, want program.ErrVersion", err)
+	}
+}
+
+func TestDevLoginNeedsASecretAndLoopback(t *testing.T) {
+	if _, err := parseConfig([]string{"--dev-login"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Errorf("--dev-login without --auth jwt was accepted")
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseConfig([]string{"--dev-login", "--auth", "jwt", "--jwt-secret-file", secret}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := devLoginFor(cfg, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 8080}); err == nil {
+		t.Errorf("--dev-login on a non-loopback listener was accepted")
+	}
+	if _, err := devLoginFor(cfg, &net.TCPAddr{IP: net.IPv6zero, Port: 8080}); err == nil {
+		t.Errorf("--dev-login on every interface was accepted")
+	}
+	d, err := devLoginFor(cfg, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080})
+	if err != nil || d == nil || string(d.Secret) != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("on loopback: got %+v, %v", d, err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/http-server/gateway"
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
 	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/http-server/web"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/jwtauth"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/program"
@@ -85,6 +86,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return fmt.Errorf("etcd: %w", err)
 		}
 	}
+	client, err := web.Files()
+	if err != nil {
+		return err
+	}
 	svc, err := rpcclient.New(rpcCfg)
 	if err != nil {
 		return err
@@ -95,12 +100,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	devLogin, err := devLoginFor(cfg, ln.Addr())
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	h := gateway.New(ln.Addr().String(), svc, gateway.Config{
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
 		Metrics:        metrics,
 		Pages:          pages,
+		Web:            client,
+		DevLogin:       devLogin,
 		Auth:           authenticator(verifier),
 		SendLimit:      gateway.Limit{Rate: cfg.SendRate, Burst: cfg.SendBurst},
 		PullLimit:      gateway.Limit{Rate: cfg.PullRate, Burst: cfg.PullBurst},
@@ -178,3 +190,21 @@ var _ klog.FullLogger = kitexLog{}
 
 // SetLevel is a no-op: --log-level filters every line.
 func (kitexLog) SetLevel(klog.Level) {}
+
+// devLoginFor returns the development sign-in's settings when --dev-login
+// is on, and refuses it on a listener other hosts can reach: it hands a
+// token for any member to anyone who asks.
+func devLoginFor(cfg config, addr net.Addr) (*gateway.DevLogin, error) {
+	if !cfg.DevLogin {
+		return nil, nil
+	}
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() {
+		return nil, fmt.Errorf("--dev-login: %s is not a loopback address; the development sign-in gives a token to anyone who asks", addr)
+	}
+	secret, err := jwtauth.ReadSecret(cfg.Auth.SecretFile)
+	if err != nil {
+		return nil, err
+	}
+	return &gateway.DevLogin{Secret: secret, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience}, nil
+}

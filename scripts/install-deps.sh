@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh installs the Debian packages the tests need (MariaDB for
-# the MySQL store, etcd for discovery) when they are missing and this user
-# can install them. It never removes or reconfigures anything, and it does
+# the MySQL store, etcd for discovery, chromium for the web client's
+# tests) when they are missing and this user can install them. It never removes or reconfigures anything, and it does
 # not start services: the tests start their own throwaway servers. With the
 # argument "deploy" it installs what make check-deploy needs instead.
 set -euo pipefail
@@ -13,6 +13,8 @@ if [ "${1:-}" = deploy ]; then
 else
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
   command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+  # The web client's tests drive Debian's chromium headless.
+  [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -21,6 +21,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/route"
 
 	"github.com/pigeonhole-im/pigeonhole/http-server/pagecache"
+	"github.com/pigeonhole-im/pigeonhole/http-server/web"
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
 
@@ -102,6 +103,12 @@ type Config struct {
 	// Pages, when not nil, keeps the encoded answers to pulls the service
 	// marked final and answers the same pulls from it.
 	Pages *pagecache.Cache
+	// Web is the browser client, served at "/" and "/static/..." (none
+	// when empty).
+	Web []web.File
+	// DevLogin, when not nil, serves POST /api/dev-login, which mints a
+	// token for any member id: for development on a loopback listener only.
+	DevLogin *DevLogin
 	// MaxWait caps a pull's wait_ms (default pigeonhole.DefaultMaxWait).
 	// A waiting pull's deadline is its wait plus RequestTimeout.
 	MaxWait time.Duration
@@ -236,6 +243,10 @@ func Register(e *route.Engine, svc MessageService, cfg Config) {
 		// /metrics itself is served on a listener of its own (OpsHandler).
 		g.cfg.Metrics.watchWaiting(g.waiting.Load)
 	}
+	if g.cfg.DevLogin != nil {
+		endpoints = append(endpoints, endpoint{consts.MethodPost, "/api/dev-login", g.devLogin})
+	}
+	endpoints = append(endpoints, staticEndpoints(g.cfg.Web)...)
 	g.allow = make(map[string]string, len(endpoints))
 	for _, ep := range endpoints {
 		e.Handle(ep.method, ep.path, ep.handle)
