@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -21,17 +22,19 @@ type program struct {
 	listenEnv []string
 	// probeEnv is the listen variable whose port serves /healthz and /readyz.
 	probeEnv string
+	// etcdPermission is what its etcd user may do on registryPrefix.
+	etcdPermission string
 }
 
 // programs are the Deployments the manifests must contain, by name; each
 // runs the image and container of the same name.
 var programs = map[string]program{
-	"rpc-server":  {listenEnv: []string{"PIGEONHOLE_RPC_ADDR", "PIGEONHOLE_METRICS_ADDR"}, probeEnv: "PIGEONHOLE_METRICS_ADDR"},
-	"http-server": {listenEnv: []string{"PIGEONHOLE_HTTP_ADDR", "PIGEONHOLE_HTTP_METRICS_ADDR"}, probeEnv: "PIGEONHOLE_HTTP_ADDR"},
+	"rpc-server":  {listenEnv: []string{"PIGEONHOLE_RPC_ADDR", "PIGEONHOLE_METRICS_ADDR"}, probeEnv: "PIGEONHOLE_METRICS_ADDR", etcdPermission: "readwrite"},
+	"http-server": {listenEnv: []string{"PIGEONHOLE_HTTP_ADDR", "PIGEONHOLE_HTTP_METRICS_ADDR"}, probeEnv: "PIGEONHOLE_HTTP_ADDR", etcdPermission: "read"},
 }
 
-// workload is a Deployment or StatefulSet: what Services, autoscalers and
-// disruption budgets point at.
+// workload is a Deployment, StatefulSet or Job: what Services, autoscalers,
+// disruption budgets and NetworkPolicies point at.
 type workload struct {
 	kind, namespace, name string
 	selector              map[string]string
@@ -48,6 +51,7 @@ type index struct {
 	services    []*corev1.Service
 	workloads   []workload
 	deployments map[string]*appsv1.Deployment // by name
+	jobs        map[string]*batchv1.Job       // by name
 	hpas        []*autoscalingv2.HorizontalPodAutoscaler
 	pdbs        []*policyv1.PodDisruptionBudget
 	policies    []*networkingv1.NetworkPolicy
@@ -59,6 +63,7 @@ func newIndex(objs []Object) *index {
 		configMaps:  map[string]*corev1.ConfigMap{},
 		secrets:     map[string]*corev1.Secret{},
 		deployments: map[string]*appsv1.Deployment{},
+		jobs:        map[string]*batchv1.Job{},
 	}
 	for _, o := range objs {
 		switch v := o.Value.(type) {
@@ -75,6 +80,10 @@ func newIndex(objs []Object) *index {
 			ix.workloads = append(ix.workloads, workload{"Deployment", v.Namespace, v.Name, selectorOf(v.Spec.Selector), &v.Spec.Template})
 		case *appsv1.StatefulSet:
 			ix.workloads = append(ix.workloads, workload{"StatefulSet", v.Namespace, v.Name, selectorOf(v.Spec.Selector), &v.Spec.Template})
+		case *batchv1.Job:
+			// A Job's selector is generated; its pods carry the template's labels.
+			ix.jobs[v.Name] = v
+			ix.workloads = append(ix.workloads, workload{"Job", v.Namespace, v.Name, v.Spec.Template.Labels, &v.Spec.Template})
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			ix.hpas = append(ix.hpas, v)
 		case *policyv1.PodDisruptionBudget:
@@ -140,6 +149,7 @@ func Check(objs []Object) []string {
 		}
 	}
 	problems = append(problems, ix.checkNetworkPolicies(ix.policies)...)
+	problems = append(problems, ix.checkEtcdAuth()...)
 	return problems
 }
 

@@ -28,6 +28,12 @@ type composeService struct {
 	} `json:"build"`
 	Environment map[string]string `json:"environment"`
 	Ports       []string          `json:"ports"`
+	// Volumes in the short form, source:target[:mode].
+	Volumes []string `json:"volumes"`
+	// DependsOn in the long form, service: {condition: ...}.
+	DependsOn map[string]struct {
+		Condition string `json:"condition"`
+	} `json:"depends_on"`
 }
 
 // dsnHost finds the address of a go-sql-driver DSN: user:pass@tcp(host:port)/db.
@@ -97,6 +103,7 @@ func CheckCompose(file string, dockerfiles map[string]Dockerfile) ([]string, err
 			}
 		}
 	}
+	problems = append(problems, checkComposeEtcdAuth(cf)...)
 	for _, program := range sortedKeys(dockerfiles) {
 		if !built[program] {
 			problems = append(problems, fmt.Sprintf("no service builds %s", dockerfiles[program].Path))
@@ -131,6 +138,68 @@ func checkImagePorts(objs []Object, dockerfiles map[string]Dockerfile) []string 
 		slices.Sort(ports)
 		if want := dockerfiles[program].Expose; !slices.Equal(ports, want) {
 			problems = append(problems, fmt.Sprintf("Deployment %s declares ports %v; its image exposes %v", program, ports, want))
+		}
+	}
+	return problems
+}
+
+// checkComposeEtcdAuth checks that every service given etcd endpoints also
+// gets its own etcd user and a password file from a volume the setup
+// service writes, and starts only after that setup has completed, which
+// itself waits for a healthy etcd.
+func checkComposeEtcdAuth(cf composeFile) []string {
+	var problems []string
+	report := func(service, format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("service %s: %s", service, fmt.Sprintf(format, args...)))
+	}
+	setup, ok := cf.Services[etcdAuthService]
+	if !ok {
+		return []string{fmt.Sprintf("no service %s: etcd would run without authentication", etcdAuthService)}
+	}
+	setupVolumes := map[string]bool{}
+	for _, v := range setup.Volumes {
+		setupVolumes[strings.Split(v, ":")[0]] = true
+	}
+	users := map[string]string{}
+	for _, name := range sortedKeys(cf.Services) {
+		svc := cf.Services[name]
+		etcd, ok := svc.Environment["PIGEONHOLE_ETCD"]
+		if !ok {
+			continue
+		}
+		for _, hp := range strings.Split(etcd, ",") {
+			host, _, _ := net.SplitHostPort(strings.TrimSpace(hp))
+			if d := setup.DependsOn[host]; hasService(cf, host) && d.Condition != "service_healthy" {
+				report(etcdAuthService, "must depend on %s with condition service_healthy", host)
+			}
+		}
+		if d := svc.DependsOn[etcdAuthService]; d.Condition != "service_completed_successfully" {
+			report(name, "must depend on %s with condition service_completed_successfully: it needs etcd's users", etcdAuthService)
+		}
+		user, file := svc.Environment["PIGEONHOLE_ETCD_USER"], svc.Environment["PIGEONHOLE_ETCD_PASSWORD_FILE"]
+		if user == "" || file == "" {
+			report(name, "PIGEONHOLE_ETCD_USER and PIGEONHOLE_ETCD_PASSWORD_FILE must be set (etcd runs with authentication)")
+			continue
+		}
+		if other, ok := users[user]; ok || user == "root" {
+			report(name, "runs as etcd user %q (shared with %q or root): each program needs its own, least-privileged user", user, other)
+		}
+		users[user] = name
+		mounted := false
+		for _, v := range svc.Volumes {
+			parts := strings.Split(v, ":")
+			if len(parts) >= 2 && path.Clean(parts[1]) == path.Dir(file) {
+				mounted = true
+				if !setupVolumes[parts[0]] {
+					report(name, "PIGEONHOLE_ETCD_PASSWORD_FILE is in volume %s, which %s does not write", parts[0], etcdAuthService)
+				}
+				if len(parts) < 3 || parts[2] != "ro" {
+					report(name, "must mount volume %s read-only", parts[0])
+				}
+			}
+		}
+		if !mounted {
+			report(name, "PIGEONHOLE_ETCD_PASSWORD_FILE=%s is not in a mounted volume", file)
 		}
 	}
 	return problems

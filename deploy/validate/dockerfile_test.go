@@ -82,8 +82,16 @@ func TestComposeReports(t *testing.T) {
 	for _, tc := range []struct{ name, old, new, want string }{
 		{"PublishedPortNotExposed", `"8080:8080"`, `"8080:8081"`, "publishes"},
 		{"ListenPortNotExposed", "PIGEONHOLE_METRICS_ADDR: :9090", "PIGEONHOLE_METRICS_ADDR: :9191", "PIGEONHOLE_METRICS_ADDR"},
-		{"EtcdHostNotAService", "PIGEONHOLE_ETCD: etcd:2379\n      PIGEONHOLE_AUTH: jwt\n      PIGEONHOLE_JWT_SECRET_FILE: /secrets/jwt.secret\n    volumes:\n      - jwt-secret:/secrets:ro\n    ports",
-			"PIGEONHOLE_ETCD: discovery:2379\n      PIGEONHOLE_AUTH: jwt\n      PIGEONHOLE_JWT_SECRET_FILE: /secrets/jwt.secret\n    volumes:\n      - jwt-secret:/secrets:ro\n    ports", "not host:port of a service"},
+		{"EtcdHostNotAService", "PIGEONHOLE_ETCD: etcd:2379\n      PIGEONHOLE_AUTH: jwt\n      PIGEONHOLE_JWT_SECRET_FILE: /secrets/jwt.secret\n      # etcd's read-only",
+			"PIGEONHOLE_ETCD: discovery:2379\n      PIGEONHOLE_AUTH: jwt\n      PIGEONHOLE_JWT_SECRET_FILE: /secrets/jwt.secret\n      # etcd's read-only", "not host:port of a service"},
+		{"NoEtcdSetup", "  etcd-auth:\n    image: mysql:8.4\n", "  etcd-setup:\n    image: mysql:8.4\n", "no service etcd-auth"},
+		{"GatewayWithoutEtcdUser", "      PIGEONHOLE_ETCD_USER: gateway\n", "", "service http-server: PIGEONHOLE_ETCD_USER and PIGEONHOLE_ETCD_PASSWORD_FILE must be set"},
+		{"SharedEtcdUser", "      PIGEONHOLE_ETCD_USER: gateway\n", "      PIGEONHOLE_ETCD_USER: replica\n", "each program needs its own"},
+		{"PasswordNotFromSetup", "      - etcd-gateway:/etcd-secrets:ro\n", "      - jwt-secret:/etcd-secrets:ro\n", "in volume jwt-secret, which etcd-auth does not write"},
+		{"PasswordVolumeWritable", "      - etcd-replica:/etcd-secrets:ro\n", "      - etcd-replica:/etcd-secrets\n", "must mount volume etcd-replica read-only"},
+		{"ReplicasDoNotWaitForEtcdSetup", "      jwt-secret:\n        condition: service_completed_successfully\n      etcd-auth:\n        condition: service_completed_successfully\n    deploy:",
+			"      jwt-secret:\n        condition: service_completed_successfully\n      etcd-auth:\n        condition: service_started\n    deploy:", "service rpc-server: must depend on etcd-auth"},
+		{"SetupDoesNotWaitForEtcd", "  etcd-auth:\n    image: mysql:8.4\n", "  etcd-auth:\n    image: mysql:8.4\n    depends_on: {}\n  unused:\n", "service etcd-auth: must depend on etcd with condition service_healthy"},
 		{"MySQLHostNotAService", "@tcp(mysql:3306)", "@tcp(db:3306)", "PIGEONHOLE_MYSQL"},
 		{"WrongDockerfile", "dockerfile: http-server/Dockerfile", "dockerfile: gateway/Dockerfile", "must build with"},
 	} {

@@ -7,12 +7,17 @@
 // checks what a dry run against an API server would not: the expected
 // objects are all there, every workload has probes, resources and a
 // non-root, read-only security context, and Services, probes, images and
-// listen addresses agree with the containers they point at.
+// listen addresses agree with the containers they point at; and that etcd
+// runs with authentication: a setup Job creates root and each program's
+// own user (read-write on the registry's prefix for replicas, read-only
+// for gateways) from the Secret keys the programs read, enables
+// authentication last, and every program waits for it.
 //
 // With -root, it also parses each program's Dockerfile with BuildKit's
 // parser and linter, checks the rules the images follow, and checks that
 // docker-compose.yml and the Deployments use exactly the ports the images
-// expose.
+// expose, and that every compose service given etcd endpoints gets its own
+// etcd user and password file and starts after the etcd-auth setup.
 //
 // It is its own module, outside go.work, so the Kubernetes and BuildKit
 // libraries never enter the services' build list: run it with GOWORK=off,

@@ -66,8 +66,8 @@ func TestShippedManifestsAreValid(t *testing.T) {
 				kinds[o.Kind]++
 			}
 			for kind, want := range map[string]int{
-				"Namespace": 1, "ConfigMap": 1, "Secret": 2, "Service": 3, "Deployment": 2,
-				"StatefulSet": 1, "HorizontalPodAutoscaler": 2, "PodDisruptionBudget": 2, "NetworkPolicy": 3,
+				"Namespace": 1, "ConfigMap": 1, "Secret": 3, "Service": 3, "Deployment": 2,
+				"StatefulSet": 1, "Job": 1, "HorizontalPodAutoscaler": 2, "PodDisruptionBudget": 2, "NetworkPolicy": 3,
 			} {
 				if got := kinds[kind]; got != want {
 					t.Errorf("%d objects of kind %s; want %d", got, kind, want)
@@ -109,7 +109,8 @@ func TestCheckReports(t *testing.T) {
 		{"AdvertiseAddressNotThePod", "rpc-server.yaml", "value: $(POD_IP):8888", "value: rpc-server:8888", "PIGEONHOLE_ADVERTISE_ADDR"},
 		{"EtcdNotAService", "configmap.yaml", "PIGEONHOLE_ETCD: etcd:2379", "PIGEONHOLE_ETCD: discovery:2379", "no Service discovery"},
 		{"RootAllowed", "http-server.yaml", "        runAsNonRoot: true\n        runAsUser: 65532\n        runAsGroup: 65532\n        seccompProfile", "        runAsGroup: 65532\n        seccompProfile", "runAsNonRoot is not set"},
-		{"WritableRoot", "rpc-server.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem"},
+		{"WritableRoot", "rpc-server.yaml", "readOnlyRootFilesystem: true\n            capabilities:\n              drop: [\"ALL\"]\n          volumeMounts:", "readOnlyRootFilesystem: false\n            capabilities:\n              drop: [\"ALL\"]\n          volumeMounts:", "readOnlyRootFilesystem"},
+		{"InitContainerWritableRoot", "http-server.yaml", "readOnlyRootFilesystem: true\n            capabilities:\n              drop: [\"ALL\"]\n      containers:", "readOnlyRootFilesystem: false\n            capabilities:\n              drop: [\"ALL\"]\n      containers:", "init container wait-for-etcd-auth: readOnlyRootFilesystem"},
 		{"MutableImageTag", "http-server.yaml", "pigeonhole/http-server:dev", "pigeonhole/http-server", "needs a fixed tag"},
 		{"WrongImage", "rpc-server.yaml", "image: pigeonhole/rpc-server:dev", "image: pigeonhole/http-server:dev", "not a rpc-server image"},
 		{"NoAutoscaler", "rpc-server.yaml", "    name: rpc-server\n  minReplicas: 3", "    name: rpc-servers\n  minReplicas: 3", "rpc-server has no HorizontalPodAutoscaler"},
@@ -117,6 +118,16 @@ func TestCheckReports(t *testing.T) {
 		{"PolicySelectsNothing", "networkpolicy.yaml", "  name: rpc-server\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: rpc-server", "  name: rpc-server\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: rpc", "selects no workload's pods"},
 		{"PolicyPeerSelectsNothing", "networkpolicy.yaml", "      app.kubernetes.io/name: http-server\n      ports:\n        - port: 8888", "      app.kubernetes.io/name: gateway\n      ports:\n        - port: 8888", "peer map[app.kubernetes.io/name:gateway] selects no workload's pods"},
 		{"PolicyOpensAPortNobodyHas", "networkpolicy.yaml", "        - port: 2379\n          protocol: TCP\n    # Peers", "        - port: 2378\n          protocol: TCP\n    # Peers", "opens port 2378"},
+		{"NoEtcdSetup", "kustomization.yaml", "  - etcd-auth.yaml\n", "", "Job etcd-auth is missing"},
+		{"AuthNeverEnabled", "etcd-auth.yaml", "            - auth\n            - enable\n", "            - auth\n            - status\n", "never runs etcdctl auth enable"},
+		{"ReplicaRoleBeforeAuth", "etcd-auth.yaml", "            - replica\n            - registrar\n", "            - replica\n            - root\n", `role root of etcd user "replica" must be added after auth enable`},
+		{"WaitReadsAnotherRole", "http-server.yaml", "            - discoverer\n", "            - registrar\n", "Deployment http-server: has no init container that waits for the etcd setup"},
+		{"GatewayMayWrite", "etcd-auth.yaml", "            - --prefix=true\n            - read\n", "            - --prefix=true\n            - readwrite\n", `etcd user "gateway" has "readwrite"`},
+		{"ReplicaWithoutEtcdUser", "rpc-server.yaml", "Secret).\n            - name: PIGEONHOLE_ETCD_USER\n              value: replica\n", "Secret).\n", "Deployment rpc-server: PIGEONHOLE_ETCD_USER and PIGEONHOLE_ETCD_PASSWORD_FILE must be set"},
+		{"PasswordFromAnotherKey", "http-server.yaml", "              - key: gateway\n", "              - key: replica\n", "but the Job does not add the user with that password"},
+		{"PasswordFileNotASecret", "rpc-server.yaml", "value: /var/run/secrets/etcd/password", "value: /tmp/password", "is not a file of a mounted Secret"},
+		{"GatewayDoesNotWait", "http-server.yaml", "            - --user=$(PIGEONHOLE_ETCD_USER)\n", "", "Deployment http-server: has no init container that waits for the etcd setup"},
+		{"SetupCannotReachEtcd", "networkpolicy.yaml", "              app.kubernetes.io/name: etcd-auth\n", "              app.kubernetes.io/name: etcd-setup\n", "peer map[app.kubernetes.io/name:etcd-setup] selects no workload's pods"},
 		{"ReplicasUnguarded", "kustomization.yaml", "  - networkpolicy.yaml\n", "", "rpc-server has no NetworkPolicy restricting its ingress"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,9 +31,16 @@ func (ix *index) checkWorkload(w workload) []string {
 	if spec.SecurityContext != nil && spec.SecurityContext.RunAsUser != nil && *spec.SecurityContext.RunAsUser == 0 {
 		report("the pod runs as user 0")
 	}
+	// A Job's containers run to completion: no probes. Neither do init
+	// containers.
 	for _, c := range spec.Containers {
-		for _, p := range ix.checkContainer(w.namespace, c, podNonRoot) {
+		for _, p := range ix.checkContainer(w.namespace, c, podNonRoot, w.kind != "Job") {
 			report("container %s: %s", c.Name, p)
+		}
+	}
+	for _, c := range spec.InitContainers {
+		for _, p := range ix.checkContainer(w.namespace, c, podNonRoot, false) {
+			report("init container %s: %s", c.Name, p)
 		}
 	}
 
@@ -102,8 +109,9 @@ func (ix *index) checkWorkload(w workload) []string {
 	return problems
 }
 
-// checkContainer checks what every container needs.
-func (ix *index) checkContainer(namespace string, c corev1.Container, podNonRoot bool) []string {
+// checkContainer checks what every container needs; probes only of a
+// long-running one.
+func (ix *index) checkContainer(namespace string, c corev1.Container, podNonRoot, probes bool) []string {
 	var problems []string
 	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	repo := imageRepo(c.Image)
@@ -131,9 +139,9 @@ func (ix *index) checkContainer(namespace string, c corev1.Container, podNonRoot
 	}
 	for name, p := range map[string]*corev1.Probe{"readinessProbe": c.ReadinessProbe, "livenessProbe": c.LivenessProbe} {
 		switch {
-		case p == nil:
+		case p == nil && probes:
 			report("has no %s", name)
-		case p.HTTPGet != nil:
+		case p != nil && p.HTTPGet != nil:
 			if _, ok := containerPort([]corev1.Container{c}, p.HTTPGet.Port); !ok {
 				report("%s uses port %s, which the container does not declare", name, p.HTTPGet.Port.String())
 			}

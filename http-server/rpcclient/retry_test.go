@@ -82,6 +82,10 @@ func testCallerWhoLeaves(t *testing.T, maxBatch, failFirst int) {
 	// call returns happens before it.
 	ctx, leave := context.WithCancel(context.Background())
 	defer leave()
+	// returned is closed once the call has returned: the service holds its
+	// answer until then, so the answer can never beat the caller's leaving
+	// (if the call wrongly waits for it, the test fails after the hold).
+	returned := make(chan struct{})
 	var mu sync.Mutex
 	received := 0
 	svc := startService(t, serverMW(func(context.Context) error {
@@ -94,6 +98,10 @@ func testCallerWhoLeaves(t *testing.T, maxBatch, failFirst int) {
 			return errors.New("the replica is lost mid-call")
 		case n == failFirst+1:
 			leave()
+			select {
+			case <-returned:
+			case <-time.After(5 * time.Second):
+			}
 		}
 		return nil
 	}))
@@ -114,6 +122,7 @@ func testCallerWhoLeaves(t *testing.T, maxBatch, failFirst int) {
 		t.Fatal(err)
 	}
 	_, err = c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:b"})
+	close(returned)
 	if got, want := pigeonhole.ErrorCode(err), pigeonhole.CodeDeadlineExceeded; got != want {
 		t.Fatalf("got %s (%v), want %s", got, err, want)
 	}
