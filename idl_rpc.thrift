@@ -245,6 +245,12 @@ struct InboxRequest {
     2: optional string Cursor
     // Limit as in PullRequest.
     3: optional i32 Limit
+    // WaitMs is how long a call with a Cursor whose page would list no
+    // chat may wait for activity in any of the member's chats (a long
+    // poll), as PullRequest.WaitMs: the answer comes as soon as there is
+    // some, else as the empty page with the same NextCursor. Send a
+    // waiting inbox call on its own.
+    4: optional i32 WaitMs
 }
 
 // InboxEntry is one chat of an inbox.

@@ -71,9 +71,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var proxies []string
 	fs.List(&proxies, "trusted-proxies", "PIGEONHOLE_TRUSTED_PROXIES", "", "CIDRs of proxies whose X-Forwarded-For names the client's address")
 	fs.Duration(&cfg.MaxWait, "max-wait", "PIGEONHOLE_MAX_WAIT", pigeonhole.DefaultMaxWait,
-		"longest a pull's wait_ms may wait for a message; its deadline is that plus --request-timeout")
+		"longest a pull's or inbox call's wait_ms may wait; its deadline is that plus --request-timeout")
 	fs.Int(&cfg.MaxWaiters, "max-waiters", "PIGEONHOLE_MAX_WAITERS", gateway.DefaultMaxWaiters,
-		"most pulls waiting at once; more are answered at once, as pulls without wait_ms")
+		"most pulls and inbox calls waiting at once; more are answered at once, as without wait_ms")
 	cfg.Settings.Define(fs)
 	fs.Bool(&cfg.DevLogin, "dev-login", "PIGEONHOLE_DEV_LOGIN", false,
 		"serve POST /api/dev-login, which mints a token for any member id, for trying the web client (needs --auth jwt with --jwt-secret-file; loopback listeners only)")

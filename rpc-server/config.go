@@ -68,7 +68,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.CommitLanes, "commit-lanes", "PIGEONHOLE_COMMIT_LANES", mysql.DefaultCommitLanes, "most group-commit transactions at once (MySQL); one more starts only when the newest has run "+sqlstore.DefaultStallAfter.String())
 	fs.Int(&cfg.RangeCacheMiB, "range-cache-mib", "PIGEONHOLE_RANGE_CACHE_MIB", 32,
 		"memory for history already read, answered without the database (new messages always come from it); 0: off")
-	fs.Duration(&cfg.MaxWait, "max-wait", "PIGEONHOLE_MAX_WAIT", pigeonhole.DefaultMaxWait, "longest a pull's wait_ms may wait for a message")
+	fs.Duration(&cfg.MaxWait, "max-wait", "PIGEONHOLE_MAX_WAIT", pigeonhole.DefaultMaxWait, "longest a pull's or inbox call's wait_ms may wait")
 	fs.Duration(&cfg.WaitPoll, "wait-poll", "PIGEONHOLE_WAIT_POLL", notify.DefaultInterval,
 		"while pulls wait, how often the database is asked which chats took messages through other replicas")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")

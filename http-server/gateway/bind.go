@@ -174,7 +174,8 @@ func bindInbox(ctx *app.RequestContext, maxBody int) (pigeonhole.InboxRequest, e
 		if err := unmarshal(kind, body, &in); err != nil {
 			return pigeonhole.InboxRequest{}, err
 		}
-		return pigeonhole.InboxRequest{Member: in.Member, Limit: in.Limit, Cursor: in.Cursor}, nil
+		return pigeonhole.InboxRequest{Member: in.Member, Limit: in.Limit, Cursor: in.Cursor,
+			Wait: time.Duration(in.WaitMs) * time.Millisecond}, nil
 	}
 	f, err := formFields(ctx, kind, body)
 	if err != nil {
@@ -187,6 +188,13 @@ func bindInbox(ctx *app.RequestContext, maxBody int) (pigeonhole.InboxRequest, e
 			return pigeonhole.InboxRequest{}, invalidf("limit must be a 32-bit integer, got %q", clip(s, 32))
 		}
 		req.Limit = int32(limit)
+	}
+	if s := f.field("wait_ms"); s != "" {
+		wait, err := strconv.ParseInt(s, 10, 32)
+		if err != nil {
+			return pigeonhole.InboxRequest{}, invalidf("wait_ms must be a 32-bit integer, got %q", clip(s, 32))
+		}
+		req.Wait = time.Duration(wait) * time.Millisecond
 	}
 	return req, nil
 }

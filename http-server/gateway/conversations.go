@@ -79,8 +79,9 @@ func (g *gateway) answerChat(c context.Context, ctx *app.RequestContext, group p
 	body.B = appendChatJSON(body.B, out)
 }
 
-// inbox answers GET /api/inbox?member=…&limit=…&cursor=…: 200 with one
-// page of the member's chats.
+// inbox answers GET /api/inbox?member=…&limit=…&cursor=…&wait_ms=…: 200
+// with one page of the member's chats. A call with wait_ms waits as a
+// pull does (see pullOrWait), counted against the same MaxWaiters.
 func (g *gateway) inbox(c context.Context, ctx *app.RequestContext) {
 	c, ok := g.authenticate(c, ctx)
 	if !ok || !g.limit(c, ctx, g.pulls) {
@@ -91,16 +92,22 @@ func (g *gateway) inbox(c context.Context, ctx *app.RequestContext) {
 		g.fail(c, ctx, err)
 		return
 	}
-	sc, cancel := g.serviceContext(c)
-	defer cancel()
+	sc, wait, done := g.waitContext(c, req.Wait, true)
+	defer done()
+	req.Wait = wait
 	page, err := g.svc.Inbox(sc, req)
+	if err != nil && wait > 0 && g.stopping.Err() != nil {
+		// Shutting down: the empty page with the caller's cursor, as a wait
+		// that ended does (see pullOrWait).
+		page, err = pigeonhole.InboxPage{Chats: []pigeonhole.InboxEntry{}, NextCursor: req.Cursor}, nil
+	}
 	if err != nil {
 		g.fail(c, ctx, err)
 		return
 	}
 	// A page of groups carries their member lists: it is held within the
 	// answers' byte budget, as pull pages are.
-	release, err := g.answers.acquire(sc, inboxAnswerBytes(page))
+	release, err := g.answers.acquire(c, inboxAnswerBytes(page))
 	if err != nil {
 		g.fail(c, ctx, err)
 		return

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
@@ -124,26 +125,41 @@ func writeFixedJSON(ctx *app.RequestContext, body []byte) {
 // own cursor, which is always a right answer to a tail poll: the client
 // polls again from where it was.
 func (g *gateway) pullOrWait(c context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
-	waiting := req.Wait > 0 && !req.Reverse && g.stopping.Err() == nil
-	if waiting {
-		req.Wait = min(req.Wait, g.cfg.MaxWait)
-		if g.waiting.Add(1) > int64(g.cfg.MaxWaiters) {
-			g.waiting.Add(-1)
-			waiting, req.Wait = false, 0
-		} else {
-			defer g.waiting.Add(-1)
-		}
-	} else if req.Wait > 0 {
-		req.Wait = 0
-	}
-	sc, cancel := context.WithTimeout(c, g.cfg.RequestTimeout+req.Wait)
-	defer cancel()
-	if waiting {
-		defer context.AfterFunc(g.stopping, cancel)()
-	}
+	sc, wait, done := g.waitContext(c, req.Wait, !req.Reverse)
+	defer done()
+	req.Wait = wait
 	page, err := g.svc.Pull(sc, req)
-	if err != nil && waiting && g.stopping.Err() != nil {
+	if err != nil && wait > 0 && g.stopping.Err() != nil {
 		return pigeonhole.Page{Messages: []pigeonhole.Message{}, NextCursor: req.Cursor}, nil
 	}
 	return page, err
+}
+
+// waitContext admits a call asking to wait for wait (when it may wait at
+// all) and returns the wait it gets, with the context to call the service
+// in and what to run when the call is over. The wait is capped by MaxWait,
+// and 0 when MaxWaiters calls wait already (the call is then a plain poll,
+// never refused) or the gateway is stopping. A waiting call's context ends
+// RequestTimeout after its wait, or when the gateway shuts down.
+func (g *gateway) waitContext(c context.Context, wait time.Duration, mayWait bool) (context.Context, time.Duration, func()) {
+	waiting := wait > 0 && mayWait && g.stopping.Err() == nil
+	if waiting && g.waiting.Add(1) > int64(g.cfg.MaxWaiters) {
+		g.waiting.Add(-1)
+		waiting = false
+	}
+	if !waiting {
+		if wait > 0 {
+			wait = 0
+		}
+		sc, cancel := context.WithTimeout(c, g.cfg.RequestTimeout)
+		return sc, wait, cancel
+	}
+	wait = min(wait, g.cfg.MaxWait)
+	sc, cancel := context.WithTimeout(c, g.cfg.RequestTimeout+wait)
+	stop := context.AfterFunc(g.stopping, cancel)
+	return sc, wait, func() {
+		stop()
+		cancel()
+		g.waiting.Add(-1)
+	}
 }

@@ -138,6 +138,7 @@ func decode(tb testing.TB, body []byte, v any) {
 type fakeService struct {
 	send  func(context.Context, pigeonhole.SendRequest) (pigeonhole.Message, error)
 	pull  func(context.Context, pigeonhole.PullRequest) (pigeonhole.Page, error)
+	inbox func(context.Context, pigeonhole.InboxRequest) (pigeonhole.InboxPage, error)
 	ready func(context.Context) error
 }
 
@@ -179,8 +180,11 @@ func (f *fakeService) ChangeMembers(context.Context, pigeonhole.ChangeMembersReq
 	return pigeonhole.Group{}, errNotFaked
 }
 
-func (f *fakeService) Inbox(context.Context, pigeonhole.InboxRequest) (pigeonhole.InboxPage, error) {
-	return pigeonhole.InboxPage{}, errNotFaked
+func (f *fakeService) Inbox(ctx context.Context, req pigeonhole.InboxRequest) (pigeonhole.InboxPage, error) {
+	if f.inbox == nil {
+		return pigeonhole.InboxPage{}, errNotFaked
+	}
+	return f.inbox(ctx, req)
 }
 
 func (f *fakeService) MarkRead(context.Context, pigeonhole.ReadRequest) (pigeonhole.ReadState, error) {

@@ -74,11 +74,11 @@ func (m *Metrics) WatchPageCache(c *pagecache.Cache) {
 	)
 }
 
-// watchWaiting exports the number of pulls waiting now.
+// watchWaiting exports the number of pulls and inbox calls waiting now.
 func (m *Metrics) watchWaiting(waiting func() int64) {
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "pigeonhole_waiting_pulls",
-		Help: "Pulls waiting for a message (wait_ms) now, against --max-waiters.",
+		Help: "Pulls and inbox calls waiting for a message (wait_ms) now, against --max-waiters.",
 	}, func() float64 { return float64(waiting()) }))
 }
 

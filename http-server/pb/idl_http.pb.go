@@ -658,7 +658,13 @@ type InboxRequest struct {
 	// limit as for pull.
 	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
 	// cursor is empty for the first page, or a next_cursor.
-	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Cursor string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// wait_ms is how long a call with a cursor whose page would list no chat
+	// may wait for activity in any of the member's chats (a long poll): the
+	// answer comes as soon as there is some, else, when the time is up, as
+	// the empty page with the same next_cursor. Capped by the server's
+	// --max-wait; 0 answers at once; negative is invalid.
+	WaitMs        int32 `protobuf:"varint,4,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -712,6 +718,13 @@ func (x *InboxRequest) GetCursor() string {
 		return x.Cursor
 	}
 	return ""
+}
+
+func (x *InboxRequest) GetWaitMs() int32 {
+	if x != nil {
+		return x.WaitMs
+	}
+	return 0
 }
 
 // LastMessage is a chat's newest message, its text cut to a preview of at
@@ -1106,11 +1119,12 @@ const file_idl_http_proto_rawDesc = "" +
 	"\x14ChangeMembersRequest\x12\x10\n" +
 	"\x03add\x18\x01 \x03(\tR\x03add\x12\x16\n" +
 	"\x06remove\x18\x02 \x03(\tR\x06remove\x12\x16\n" +
-	"\x06member\x18\x03 \x01(\tR\x06member\"T\n" +
+	"\x06member\x18\x03 \x01(\tR\x06member\"m\n" +
 	"\fInboxRequest\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x16\n" +
-	"\x06cursor\x18\x03 \x01(\tR\x06cursor\"V\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\x12\x17\n" +
+	"\await_ms\x18\x04 \x01(\x05R\x06waitMs\"V\n" +
 	"\vLastMessage\x12\x16\n" +
 	"\x06sender\x18\x01 \x01(\tR\x06sender\x12\x1b\n" +
 	"\tsend_time\x18\x02 \x01(\x03R\bsendTime\x12\x12\n" +

@@ -284,6 +284,16 @@ func (c *Client) Send(ctx context.Context, req pigeonhole.SendRequest) (pigeonho
 	return pigeonhole.Message{Chat: chat, Sender: sender, Text: req.Text, SendTime: resp.GetSendTime(), ClientMsgID: req.ClientMsgID}, nil
 }
 
+// waitMillis is a wait on the wire: whole milliseconds, at least 1 for a
+// positive wait.
+func waitMillis(wait time.Duration) *int32 {
+	waitMs := int32(min(wait.Milliseconds(), math.MaxInt32))
+	if wait > 0 && waitMs == 0 {
+		waitMs = 1
+	}
+	return &waitMs
+}
+
 // Pull returns one page of a chat. Errors as for Send. A pull with a Wait
 // goes in an RPC of its own, never in a batch (whose answer would wait for
 // it), with the RPC timeout extended by the wait.
@@ -292,11 +302,7 @@ func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonho
 	var resp *rpc.PullResponse
 	var err error
 	if req.Wait != 0 {
-		waitMs := int32(min(req.Wait.Milliseconds(), math.MaxInt32))
-		if req.Wait > 0 && waitMs == 0 {
-			waitMs = 1
-		}
-		wire.WaitMs = &waitMs
+		wire.WaitMs = waitMillis(req.Wait)
 		resp, err = mapped(callWithin(c, ctx, c.timeout+max(req.Wait, 0), func(ctx context.Context, opts ...callopt.Option) (*rpc.PullResponse, error) {
 			return c.rpc.Pull(ctx, wire, opts...)
 		}))

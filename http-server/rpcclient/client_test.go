@@ -386,3 +386,32 @@ func TestWaitingPull(t *testing.T) {
 		}
 	})
 }
+
+func TestWaitingInboxOutlivesTheRPCTimeout(t *testing.T) {
+	svc := startService(t)
+	const timeout = 500 * time.Millisecond
+	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{svc.addr}, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	first, err := c.Inbox(ctx, pigeonhole.InboxRequest{Member: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan pigeonhole.InboxPage, 1)
+	go func() {
+		p, err := c.Inbox(ctx, pigeonhole.InboxRequest{Member: "a", Cursor: first.NextCursor, Wait: 10 * time.Second})
+		if err != nil {
+			t.Errorf("waiting inbox call: %v", err)
+		}
+		waited <- p
+	}()
+	time.Sleep(timeout + 300*time.Millisecond) // past the plain RPC timeout
+	if _, err := c.Send(ctx, pigeonhole.SendRequest{Chat: "a:z", Sender: "z", Text: "awaited"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-waited; len(p.Chats) != 1 || p.Chats[0].Chat.String() != "a:z" {
+		t.Fatalf("waiting inbox call: got %+v, want [a:z]", p.Chats)
+	}
+}

@@ -77,13 +77,18 @@ func groupResult(resp *rpc.GroupResponse, err error) (pigeonhole.Group, error) {
 	return pigeonhole.Group{Chat: chat, Title: g.Title, Owner: g.Owner, Members: g.Members, CreatedAt: g.CreatedAt}, nil
 }
 
-// Inbox returns one page of a member's chats. Errors as for Send.
+// Inbox returns one page of a member's chats. Errors as for Send. A call
+// with a Wait has its RPC timeout extended by the wait (an inbox call is
+// always an RPC of its own).
 func (c *Client) Inbox(ctx context.Context, req pigeonhole.InboxRequest) (pigeonhole.InboxPage, error) {
 	wire := &rpc.InboxRequest{Member: req.Member, Limit: &req.Limit}
 	if req.Cursor != "" {
 		wire.Cursor = &req.Cursor
 	}
-	resp, err := call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.InboxResponse, error) {
+	if req.Wait != 0 {
+		wire.WaitMs = waitMillis(req.Wait)
+	}
+	resp, err := callWithin(c, ctx, c.timeout+max(req.Wait, 0), func(ctx context.Context, opts ...callopt.Option) (*rpc.InboxResponse, error) {
 		return c.rpc.Inbox(ctx, wire, opts...)
 	})
 	if err != nil {

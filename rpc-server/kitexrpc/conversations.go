@@ -68,7 +68,7 @@ func (h *Handler) groupResponse(ctx context.Context, method string, g pigeonhole
 	}}
 }
 
-// Inbox implements rpc.IMService.
+// Inbox implements rpc.IMService. An absent WaitMs means no wait.
 func (h *Handler) Inbox(ctx context.Context, req *rpc.InboxRequest) (resp *rpc.InboxResponse, _ error) {
 	defer h.observe("Inbox", time.Now(), func() int32 { return resp.Code })
 	ctx, err := h.authenticate(ctx, Credential(ctx))
@@ -79,7 +79,8 @@ func (h *Handler) Inbox(ctx context.Context, req *rpc.InboxRequest) (resp *rpc.I
 	if req == nil {
 		return &rpc.InboxResponse{Code: pigeonhole.CodeInvalidArgument.Number(), Msg: "request is required"}, nil
 	}
-	page, err := h.svc.Inbox(ctx, pigeonhole.InboxRequest{Member: req.GetMember(), Cursor: req.GetCursor(), Limit: req.GetLimit()})
+	page, err := h.svc.Inbox(ctx, pigeonhole.InboxRequest{Member: req.GetMember(), Cursor: req.GetCursor(), Limit: req.GetLimit(),
+		Wait: time.Duration(req.GetWaitMs()) * time.Millisecond})
 	if err != nil {
 		code, msg := h.fail(ctx, "inbox", err)
 		return &rpc.InboxResponse{Code: code, Msg: msg}, nil

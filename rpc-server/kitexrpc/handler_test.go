@@ -264,4 +264,25 @@ func TestHandlerWaitingPull(t *testing.T) {
 			t.Fatalf("got %+v, %v", resp, err)
 		}
 	})
+	t.Run("InboxWaitMsWaitsForActivity", func(t *testing.T) {
+		first, _ := h.Inbox(ctx, &rpc.InboxRequest{Member: "c"})
+		wait := int32(30_000)
+		got := make(chan *rpc.InboxResponse, 1)
+		go func() {
+			resp, _ := h.Inbox(ctx, &rpc.InboxRequest{Member: "c", Cursor: first.NextCursor, WaitMs: &wait})
+			got <- resp
+		}()
+		for n.Waiting() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		h.Send(ctx, &rpc.SendRequest{Message: &rpc.Message{Chat: "c:d", Sender: "d", Text: "new chat"}})
+		resp := <-got
+		if resp.Code != 0 || len(resp.Chats) != 1 || resp.Chats[0].Chat != "c:d" {
+			t.Fatalf("got %+v", resp)
+		}
+		wait = -1
+		if resp, err := h.Inbox(ctx, &rpc.InboxRequest{Member: "c", Cursor: first.NextCursor, WaitMs: &wait}); err != nil || resp.Code != pigeonhole.CodeInvalidArgument.Number() {
+			t.Fatalf("negative wait: got %+v, %v", resp, err)
+		}
+	})
 }

@@ -28,15 +28,26 @@
 // lost or reordered either way: a wake is only a hint, the woken pull
 // reads through the store like any pull (pigeonhole.Notifier).
 //
-// The inbox waits on the same mechanism: an inbox pull whose answer would
-// be empty calls Wait with one Watch per chat of the member (From being
-// the inbox cursor), and is woken by a message in any of them, through
-// Sent or Heads alike; nothing here is specific to one chat per waiter.
+// The inbox waits on the same mechanism, keyed by member as well as by
+// chat: a waiting inbox call watches its member (pigeonhole.Watch.Member)
+// and the groups among the member's newest chats. A two-member chat's id
+// names its members, so a message in one, through Sent or Heads alike,
+// wakes both members' inbox waiters, even for a chat that did not exist
+// when the wait began; a group created or joined on this replica wakes its
+// new members through Joined. A group's id does not name its members, so
+// a message to a group wakes the inbox waiters that watch that group. What
+// this cannot see: groups created or joined on another replica, and groups
+// older than the member's newest page of chats when the wait began. Their
+// activity reaches the client when its wait ends (at most --max-wait) and
+// it calls again. Member waiters cost two more map lookups per two-member
+// chat reported: still nothing per waiter per look. (Learning the groups
+// costs the waiting call one inbox read when it starts, in the service.)
 package notify
 
 import (
 	"context"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -103,6 +114,7 @@ type Notifier struct {
 
 	mu      sync.Mutex
 	chats   map[pigeonhole.ChatID]map[*waiter]int64 // chat → its waiters → their From
+	members map[string]map[*waiter]int64            // member → their inbox waiters → From
 	stopped bool
 
 	busy     chan struct{} // the first waiter arrived: start looking
@@ -123,12 +135,13 @@ type waiter struct {
 // New returns a running notifier over src.
 func New(src Source, cfg Config) *Notifier {
 	n := &Notifier{
-		src:   src,
-		cfg:   cfg.withDefaults(),
-		chats: map[pigeonhole.ChatID]map[*waiter]int64{},
-		busy:  make(chan struct{}, 1),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		src:     src,
+		cfg:     cfg.withDefaults(),
+		chats:   map[pigeonhole.ChatID]map[*waiter]int64{},
+		members: map[string]map[*waiter]int64{},
+		busy:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	go n.look()
 	return n
@@ -142,14 +155,13 @@ func (n *Notifier) Wait(ctx context.Context, watches []pigeonhole.Watch) bool {
 		n.mu.Unlock()
 		return false
 	}
-	first := len(n.chats) == 0
+	first := n.waiting() == 0
 	for _, watch := range watches {
-		ws := n.chats[watch.Chat]
-		if ws == nil {
-			ws = map[*waiter]int64{}
-			n.chats[watch.Chat] = ws
+		if watch.Member != "" {
+			add(n.members, watch.Member, w, watch.From)
+		} else {
+			add(n.chats, watch.Chat, w, watch.From)
 		}
-		ws[w] = watch.From
 	}
 	n.mu.Unlock()
 	if first {
@@ -166,14 +178,33 @@ func (n *Notifier) Wait(ctx context.Context, watches []pigeonhole.Watch) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, watch := range watches {
-		if ws := n.chats[watch.Chat]; ws != nil {
-			delete(ws, w)
-			if len(ws) == 0 {
-				delete(n.chats, watch.Chat)
-			}
+		if watch.Member != "" {
+			remove(n.members, watch.Member, w)
+		} else {
+			remove(n.chats, watch.Chat, w)
 		}
 	}
 	return w.found
+}
+
+// add records w's From under key.
+func add[K comparable](m map[K]map[*waiter]int64, key K, w *waiter, from int64) {
+	ws := m[key]
+	if ws == nil {
+		ws = map[*waiter]int64{}
+		m[key] = ws
+	}
+	ws[w] = from
+}
+
+// remove forgets w under key.
+func remove[K comparable](m map[K]map[*waiter]int64, key K, w *waiter) {
+	if ws := m[key]; ws != nil {
+		delete(ws, w)
+		if len(ws) == 0 {
+			delete(m, key)
+		}
+	}
 }
 
 // Sent implements pigeonhole.Notifier.
@@ -183,22 +214,48 @@ func (n *Notifier) Sent(chat pigeonhole.ChatID, sendTime int64) {
 	n.mu.Unlock()
 }
 
-// wake wakes the waiters of chat whose From sendTime reaches. n.mu is held.
+// Joined implements pigeonhole.Notifier.
+func (n *Notifier) Joined(members []string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range members {
+		fire(n.members[m], math.MaxInt64)
+	}
+}
+
+// wake wakes the waiters of chat, and of a two-member chat's members,
+// whose From sendTime reaches. n.mu is held.
 func (n *Notifier) wake(chat pigeonhole.ChatID, sendTime int64) {
-	for w, from := range n.chats[chat] {
-		if sendTime >= from && !w.fired {
+	fire(n.chats[chat], sendTime)
+	if len(n.members) > 0 && !chat.IsGroup() {
+		a, b := chat.Members()
+		fire(n.members[a], sendTime)
+		if b != a {
+			fire(n.members[b], sendTime)
+		}
+	}
+}
+
+// fire wakes the waiters of ws whose From at reaches. Notifier.mu is held.
+func fire(ws map[*waiter]int64, at int64) {
+	for w, from := range ws {
+		if at >= from && !w.fired {
 			w.fired, w.found = true, true
 			close(w.woken)
 		}
 	}
 }
 
-// Waiting returns the number of chats waited on, for metrics and tests.
+// Waiting returns the number of chats and members waited on, for metrics
+// and tests.
 func (n *Notifier) Waiting() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return len(n.chats)
+	return n.waiting()
 }
+
+// waiting is Waiting with n.mu held.
+func (n *Notifier) waiting() int { return len(n.chats) + len(n.members) }
 
 // Stop answers every waiter at once (Wait returns false), makes later
 // Waits return false at once, and stops looking. It is for shutdown: a
@@ -209,17 +266,25 @@ func (n *Notifier) Stop() {
 		n.mu.Lock()
 		n.stopped = true
 		for _, ws := range n.chats {
-			for w := range ws {
-				if !w.fired {
-					w.fired = true
-					close(w.woken)
-				}
-			}
+			release(ws)
+		}
+		for _, ws := range n.members {
+			release(ws)
 		}
 		n.mu.Unlock()
 		close(n.stop)
 		<-n.done
 	})
+}
+
+// release answers the waiters of ws without a wake. Notifier.mu is held.
+func release(ws map[*waiter]int64) {
+	for w := range ws {
+		if !w.fired {
+			w.fired = true
+			close(w.woken)
+		}
+	}
 }
 
 // look asks the source for recent heads every Interval while anyone waits.

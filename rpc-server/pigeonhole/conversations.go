@@ -26,6 +26,9 @@ func (s *Service) CreateGroup(ctx context.Context, req CreateGroupRequest) (Grou
 	if err != nil {
 		return Group{}, fmt.Errorf("create group: %w", err)
 	}
+	if s.cfg.Notifier != nil {
+		s.cfg.Notifier.Joined(created.Members)
+	}
 	return created, nil
 }
 
@@ -85,6 +88,9 @@ func (s *Service) ChangeMembers(ctx context.Context, req ChangeMembersRequest) (
 	if err != nil {
 		return Group{}, fmt.Errorf("change group: %w", err)
 	}
+	if s.cfg.Notifier != nil && len(change.Add) > 0 {
+		s.cfg.Notifier.Joined(change.Add)
+	}
 	return g, nil
 }
 
@@ -109,6 +115,13 @@ func (s *Service) IsMember(ctx context.Context, chat ChatID, member string) (boo
 // InboxPage for the cursor's guarantee). With a caller, it is the caller's
 // inbox. Errors: invalid_argument, unauthenticated, permission_denied (another
 // member's inbox), and the store's.
+//
+// A call with Wait and a last page's cursor ("newer than everything
+// listed") whose page lists no chat waits, holding nothing of the store,
+// until one of the member's chats may have newer activity, then reads
+// again; when the wait ends first it answers the empty page, whose
+// NextCursor is the cursor. (A cursor mid-listing whose page is empty
+// answers at once: its NextCursor is the one to wait with.)
 func (s *Service) Inbox(ctx context.Context, req InboxRequest) (InboxPage, error) {
 	var err error
 	if req.Member, err = s.actAs(ctx, req.Member); err != nil {
@@ -125,7 +138,19 @@ func (s *Service) Inbox(ctx context.Context, req InboxRequest) (InboxPage, error
 	if err != nil {
 		return InboxPage{}, err
 	}
-	rows, err := s.store.Inbox(ctx, InboxRange{Member: req.Member, After: cur.After, Before: cur.Before, Limit: limit + 1})
+	if req.Wait < 0 {
+		return InboxPage{}, Errorf(CodeInvalidArgument, "wait_ms must not be negative, got %d", req.Wait.Milliseconds())
+	}
+	page, err := s.readInbox(ctx, req.Member, cur, limit)
+	if err != nil || len(page.Chats) > 0 || req.Cursor == "" || cur.Before != nil || req.Wait == 0 || s.cfg.Notifier == nil {
+		return page, err
+	}
+	return s.waitInbox(ctx, req, cur, limit, min(req.Wait, s.cfg.MaxWait), page)
+}
+
+// readInbox reads one page of member's inbox from cur.
+func (s *Service) readInbox(ctx context.Context, member string, cur inboxCursor, limit int) (InboxPage, error) {
+	rows, err := s.store.Inbox(ctx, InboxRange{Member: member, After: cur.After, Before: cur.Before, Limit: limit + 1})
 	if err != nil {
 		return InboxPage{}, fmt.Errorf("inbox: %w", err)
 	}

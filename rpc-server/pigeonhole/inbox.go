@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -31,6 +32,10 @@ type InboxRequest struct {
 	// Limit is the page size: 0 means the default, above the maximum is
 	// clamped, negative is invalid.
 	Limit int32
+	// Wait is how long a call with a Cursor whose page would list no chat
+	// may wait for activity in any of the member's chats (capped by
+	// Config.MaxWait): 0 answers at once, negative is invalid.
+	Wait time.Duration
 }
 
 // InboxEntry is one chat in an inbox.

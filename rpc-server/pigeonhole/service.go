@@ -24,8 +24,8 @@ type Config struct {
 	// a page of one message is never over the budget.
 	MaxPageBytes int
 	MaxWait      time.Duration // default DefaultMaxWait
-	// Notifier wakes waiting pulls. Without one a pull never waits: Wait
-	// is checked and then ignored.
+	// Notifier wakes waiting pulls and inbox calls. Without one nothing
+	// waits: Wait is checked and then ignored.
 	Notifier Notifier
 	// MaxGroupMembers bounds a group (default DefaultMaxGroupMembers).
 	MaxGroupMembers int

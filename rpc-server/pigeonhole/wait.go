@@ -2,6 +2,7 @@ package pigeonhole
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -9,13 +10,17 @@ import (
 const DefaultMaxWait = 30 * time.Second
 
 // Watch asks to be told when chat may hold a message with SendTime >= From:
-// a forward page from cursor From would no longer be empty.
+// a forward page from cursor From would no longer be empty. A Watch with
+// Member set instead of Chat asks the same of every chat of the member's
+// (an inbox waiting for activity at or after From), including chats that
+// do not exist yet.
 type Watch struct {
-	Chat ChatID
-	From int64
+	Chat   ChatID
+	Member string
+	From   int64
 }
 
-// Notifier tells waiting pulls when to read again. A wake is a hint, never
+// Notifier tells waiting pulls and inbox calls when to read again. A wake is a hint, never
 // data: the woken pull reads through the store as any pull does, so a
 // wrong wake costs one read and a missed one costs the wait; neither can
 // reorder or skip a message.
@@ -26,8 +31,12 @@ type Notifier interface {
 	Wait(ctx context.Context, watches []Watch) bool
 	// Sent tells the notifier of a message this process has stored, so
 	// that its waiters wake without waiting for the database to be looked
-	// at.
+	// at. A message in a two-member chat also wakes its two members'
+	// Member watches.
 	Sent(chat ChatID, sendTime int64)
+	// Joined tells the notifier that members were added to a group (or
+	// created it) in this process, so that their Member watches wake.
+	Joined(members []string)
 }
 
 // ChatHead is a chat's newest send time.
@@ -48,6 +57,42 @@ func (s *Service) wait(ctx context.Context, q pageQuery, wait time.Duration, pag
 	for s.cfg.Notifier.Wait(waitCtx, watch) {
 		next, err := s.readPage(ctx, q)
 		if err != nil || len(next.Messages) > 0 {
+			return next, err
+		}
+	}
+	return page, nil
+}
+
+// waitInbox runs a waiting inbox call: page is the empty answer to its
+// first read. It watches the member (every two-member chat naming them,
+// and groups they join in this process) and the groups among their newest
+// MaxInboxLimit chats (a group's members are not in its id), then reads
+// again through Inbox's own path on each wake. When the wait ends without
+// activity it answers page: empty, with the request's cursor. Reading the
+// member's newest chats costs one inbox read of MaxInboxLimit entries per
+// waiting call (not per wake).
+func (s *Service) waitInbox(ctx context.Context, req InboxRequest, cur inboxCursor, limit int, wait time.Duration, page InboxPage) (InboxPage, error) {
+	waitCtx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	from := cur.After + 1 // activity newer than the cursor's
+	known, err := s.store.Inbox(ctx, InboxRange{Member: req.Member, Limit: MaxInboxLimit})
+	if err != nil {
+		return InboxPage{}, fmt.Errorf("inbox: %w", err)
+	}
+	watches := []Watch{{Member: req.Member, From: from}}
+	// Activity since the first read (a group created or joined through
+	// another replica meanwhile, say) shows in known: read again at once.
+	fresh := false
+	for _, e := range known {
+		fresh = fresh || e.Activity >= from
+		if e.Chat.IsGroup() {
+			watches = append(watches, Watch{Chat: e.Chat, From: from})
+		}
+	}
+	for fresh || s.cfg.Notifier.Wait(waitCtx, watches) {
+		fresh = false
+		next, err := s.readInbox(ctx, req.Member, cur, limit)
+		if err != nil || len(next.Chats) > 0 {
 			return next, err
 		}
 	}

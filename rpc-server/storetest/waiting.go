@@ -28,9 +28,10 @@ type Notifier interface {
 // NewNotifier makes the notifier of one store instance.
 type NewNotifier func(pigeonhole.Store) Notifier
 
-// RunWaiting runs the tests of waiting pulls: a pull with Wait waits for a
-// message in its chat, sent through this instance or another on the same
-// database, and for nothing else.
+// RunWaiting runs the tests of waiting pulls and inbox calls: a pull with
+// Wait waits for a message in its chat, an inbox call for activity in any
+// of its member's chats, sent through this instance or another on the
+// same database, and for nothing else.
 func RunWaiting(t *testing.T, newDB NewDatabase, newNotifier NewNotifier) {
 	tests := []struct {
 		name string
@@ -41,6 +42,14 @@ func RunWaiting(t *testing.T, newDB NewDatabase, newNotifier NewNotifier) {
 		{"TimesOutWithTheSameCursor", testWaitTimesOutWithTheSameCursor},
 		{"WakesAcrossInstances", testWaitWakesAcrossInstances},
 		{"StopAnswersWaitersAtOnce", testStopAnswersWaitersAtOnce},
+		{"InboxWakesOnSendToAChatOfTheMember", testInboxWaitWakesOnSendToAChatOfTheMember},
+		{"InboxWakesOnANewChat", testInboxWaitWakesOnANewChat},
+		{"InboxWakesOnSendToAGroupOfTheMember", testInboxWaitWakesOnSendToAGroupOfTheMember},
+		{"InboxIgnoresOtherMembersChats", testInboxWaitIgnoresOtherMembersChats},
+		{"InboxTimesOutWithTheSameCursor", testInboxWaitTimesOutWithTheSameCursor},
+		{"InboxWakesAcrossInstances", testInboxWaitWakesAcrossInstances},
+		{"InboxShowsAGroupJoinedElsewhereByTheNextCall", testInboxWaitShowsAGroupJoinedElsewhereByTheNextCall},
+		{"InboxStopAnswersAtOnce", testInboxWaitStopAnswersAtOnce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,7 +90,7 @@ func pullAsync(t *testing.T, svc *pigeonhole.Service, req pigeonhole.PullRequest
 	return out
 }
 
-// untilWaiting returns once n has waiters on chats chats.
+// untilWaiting returns once n has waiters on chats chats (or members).
 func untilWaiting(t *testing.T, n Notifier, chats int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -60,7 +60,61 @@ func sendVia(t *testing.T, client *http.Client, gw *harness.Gateway, chat, sende
 	return out.SendTime
 }
 
-// untilWaiting returns once gw holds n waiting pulls.
+// inboxPoll is one inbox call of member from cursor waiting up to waitMs,
+// through gw: the chats listed and the next cursor.
+func inboxPoll(client *http.Client, gw *harness.Gateway, member, cursor string, waitMs int) ([]string, string, error) {
+	q := url.Values{"member": {member}, "cursor": {cursor}, "wait_ms": {fmt.Sprint(waitMs)}}
+	resp, err := client.Get(gw.URL + "/api/inbox?" + q.Encode())
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	var p struct {
+		Chats []struct {
+			Chat string `json:"chat"`
+		} `json:"chats"`
+		HasMore    bool   `json:"has_more"`
+		NextCursor string `json:"next_cursor"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, "", err
+	}
+	if p.HasMore {
+		return nil, "", fmt.Errorf("inbox of %s has more than a page", member)
+	}
+	chats := make([]string, len(p.Chats))
+	for i, c := range p.Chats {
+		chats[i] = c.Chat
+	}
+	return chats, p.NextCursor, nil
+}
+
+// createGroupVia creates a group of members through gw and returns its id.
+func createGroupVia(t *testing.T, client *http.Client, gw *harness.Gateway, members ...string) string {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"members": members})
+	resp, err := client.Post(gw.URL+"/api/chats", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("create group: %v", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Chat string `json:"chat"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("create group: %s, %v", resp.Status, err)
+	}
+	return out.Chat
+}
+
+// untilWaiting returns once gw holds n waiting pulls (or inbox calls).
 func untilWaiting(t *testing.T, gw *harness.Gateway, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
@@ -93,7 +147,8 @@ func longPollAsync(client *http.Client, gw *harness.Gateway, chat string, cursor
 // TestLongPoll runs two replicas on one MariaDB and gateways that find
 // them in etcd: a follower long-polling through one gateway is woken by
 // sends through the other, whichever replicas serve them; the cap on
-// waiting pulls answers the excess at once; a gateway or a replica that
+// waiting pulls answers the excess at once; an inbox long-polled through
+// one gateway is woken by activity through the other; a gateway or a replica that
 // is told to stop answers its waiting pulls at once, with their cursor.
 func TestLongPoll(t *testing.T) {
 	dsn := mysqltest.NewDSN(t)
@@ -132,6 +187,39 @@ func TestLongPoll(t *testing.T) {
 		t.Logf("send through one gateway to delivery through the other, %d messages: median %v, max %v", n, delays[n/2], delays[n-1])
 		if got, want := cursor, sent[n-1]+1; got != want {
 			t.Fatalf("final cursor %d, want %d", got, want)
+		}
+	})
+
+	t.Run("InboxFollowerSeesActivityThroughTheOtherGateway", func(t *testing.T) {
+		// A group made before the wait: a waiting inbox watches the groups
+		// among its member's newest chats. The two-member chat is new:
+		// its id names the member.
+		team := createGroupVia(t, client, gateways[1], "boss", "ivy", "jon")
+		_, cursor, err := inboxPoll(client, gateways[0], "ivy", "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, step := range []struct{ chat, sender string }{{"ivy:kim", "kim"}, {team, "jon"}, {"ivy:kim", "kim"}, {team, "boss"}} {
+			got := make(chan error, 1)
+			var chats []string
+			go func() {
+				var err error
+				chats, cursor, err = inboxPoll(client, gateways[0], "ivy", cursor, 20_000)
+				got <- err
+			}()
+			untilWaiting(t, gateways[0], 1)
+			sendVia(t, client, gateways[1], step.chat, step.sender, fmt.Sprint(i))
+			if err := <-got; err != nil {
+				t.Fatalf("inbox long poll %d: %v", i, err)
+			}
+			if !slices.Equal(chats, []string{step.chat}) {
+				t.Fatalf("inbox long poll %d: got chats %q, want [%s] (none means no wake)", i, chats, step.chat)
+			}
+		}
+		// Nothing new: the wait ends with the same cursor.
+		chats, next, err := inboxPoll(client, gateways[0], "ivy", cursor, 300)
+		if err != nil || len(chats) != 0 || next != cursor {
+			t.Fatalf("quiet inbox long poll: got %q, %q, %v; want none and cursor %q", chats, next, err, cursor)
 		}
 	})
 

@@ -1008,6 +1008,7 @@ type InboxRequest struct {
 	Member string  `thrift:"Member,1,required" frugal:"1,required,string" json:"Member"`
 	Cursor *string `thrift:"Cursor,2,optional" frugal:"2,optional,string" json:"Cursor,omitempty"`
 	Limit  *int32  `thrift:"Limit,3,optional" frugal:"3,optional,i32" json:"Limit,omitempty"`
+	WaitMs *int32  `thrift:"WaitMs,4,optional" frugal:"4,optional,i32" json:"WaitMs,omitempty"`
 }
 
 func NewInboxRequest() *InboxRequest {
@@ -1038,6 +1039,15 @@ func (p *InboxRequest) GetLimit() (v int32) {
 	}
 	return *p.Limit
 }
+
+var InboxRequest_WaitMs_DEFAULT int32
+
+func (p *InboxRequest) GetWaitMs() (v int32) {
+	if !p.IsSetWaitMs() {
+		return InboxRequest_WaitMs_DEFAULT
+	}
+	return *p.WaitMs
+}
 func (p *InboxRequest) SetMember(val string) {
 	p.Member = val
 }
@@ -1047,6 +1057,9 @@ func (p *InboxRequest) SetCursor(val *string) {
 func (p *InboxRequest) SetLimit(val *int32) {
 	p.Limit = val
 }
+func (p *InboxRequest) SetWaitMs(val *int32) {
+	p.WaitMs = val
+}
 
 func (p *InboxRequest) IsSetCursor() bool {
 	return p.Cursor != nil
@@ -1054,6 +1067,10 @@ func (p *InboxRequest) IsSetCursor() bool {
 
 func (p *InboxRequest) IsSetLimit() bool {
 	return p.Limit != nil
+}
+
+func (p *InboxRequest) IsSetWaitMs() bool {
+	return p.WaitMs != nil
 }
 
 func (p *InboxRequest) String() string {
@@ -1067,6 +1084,7 @@ var fieldIDToName_InboxRequest = map[int16]string{
 	1: "Member",
 	2: "Cursor",
 	3: "Limit",
+	4: "WaitMs",
 }
 
 type InboxEntry struct {
