@@ -183,7 +183,7 @@ func testUnreadUnderConcurrency(t *testing.T, opener Opener) {
 	svcs := []*pigeonhole.Service{open(t, opener, nil), open(t, opener, nil)}
 	g := createGroup(t, svcs[0], "reader", "busy", "s1", "s2")
 	chat := g.Chat.String()
-	const writers, perWriter = 4, 260
+	const writers, perWriter = 4, 100
 	c := ctx(t)
 	var wg sync.WaitGroup
 	for w := range writers {
