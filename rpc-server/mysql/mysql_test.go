@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -298,33 +297,6 @@ func TestMigrationBackfillsInboxes(t *testing.T) {
 			t.Fatalf("%s: %v", query, err)
 		}
 	}
-	applyFirstMigration(t, exec)
+	storetest.ApplyFirstMigration(t, exec)
 	storetest.Backfill(t, exec, func() pigeonhole.Store { return MustOpen(t, dsn, nil) })
-}
-
-// applyFirstMigration makes the schema of a database that only ever ran
-// the first migration.
-func applyFirstMigration(t *testing.T, exec func(query string, args ...any)) {
-	t.Helper()
-	body, err := os.ReadFile("migrations/0001_init.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range strings.Split(string(body), ";\n") {
-		if strings.TrimSpace(stripComments(stmt)) != "" {
-			exec(stmt)
-		}
-	}
-	exec("CREATE TABLE schema_migrations (version BIGINT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at BIGINT NOT NULL)")
-	exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'migrations/0001_init.sql', 0)")
-}
-
-func stripComments(stmt string) string {
-	var lines []string
-	for _, line := range strings.Split(stmt, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
-			lines = append(lines, line)
-		}
-	}
-	return strings.Join(lines, "\n")
 }

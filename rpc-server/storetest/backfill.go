@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
@@ -50,4 +52,34 @@ func Backfill(t *testing.T, exec func(query string, args ...any), open func() pi
 			t.Fatalf("%s's newest chat's last sender %q, want %q", tc.member, got, tc.lastSender)
 		}
 	}
+}
+
+// ApplyFirstMigration makes the schema of a database that only ever ran
+// the first migration, from the calling test's own
+// migrations/0001_init.sql (go test runs in the package's directory), so
+// that a later migration can be tested on data written before it.
+func ApplyFirstMigration(t *testing.T, exec func(query string, args ...any)) {
+	t.Helper()
+	body, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range strings.Split(string(body), ";\n") {
+		if strings.TrimSpace(stripComments(stmt)) != "" {
+			exec(stmt)
+		}
+	}
+	exec("CREATE TABLE schema_migrations (version BIGINT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at BIGINT NOT NULL)")
+	exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'migrations/0001_init.sql', 0)")
+}
+
+// stripComments drops the SQL comment lines of stmt.
+func stripComments(stmt string) string {
+	var lines []string
+	for _, line := range strings.Split(stmt, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
