@@ -109,6 +109,7 @@ func dialect() sqlstore.Dialect {
 		},
 		UseIdempotencyIndex: "FORCE INDEX (chat_messages_idempotency)",
 		MultiStatements:     true,
+		ShareHeadReads:      true,
 		TranslateError:      translateError,
 		Retryable: func(err error) bool {
 			var e *mysql.MySQLError

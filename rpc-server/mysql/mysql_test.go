@@ -54,6 +54,15 @@ func TestConformanceCached(t *testing.T) {
 
 func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, newDatabase) }
 
+// BenchmarkStoreCached is BenchmarkStore behind a range cache, as the
+// service runs the store: newest pages and empty tail polls come from
+// memory once the chat's head, one shared point read, shows nothing new.
+func BenchmarkStoreCached(b *testing.B) {
+	storetest.Benchmark(b, storetest.Wrapped(newDatabase, func(s pigeonhole.Store) pigeonhole.Store {
+		return rangecache.New(s, rangecache.Config{MaxBytes: 8 << 20})
+	}))
+}
+
 // rawDB opens a plain connection pool on dsn for inspecting the schema.
 func rawDB(t *testing.T, dsn string) *sql.DB {
 	t.Helper()

@@ -40,6 +40,16 @@ type Store interface {
 	// chats.
 	Heads(ctx context.Context, since int64, limit int) ([]ChatHead, error)
 
+	// Head returns the SendTime of chat's newest message, 0 when it has
+	// none. It reads after it is called: every message whose Append
+	// returned before, on any store instance, has a SendTime <= head, and
+	// so has every message that is visible then; every message with a
+	// SendTime <= head is visible to a Range that begins after Head
+	// returns, and a message that commits later has a SendTime > head.
+	// So when head is below a forward range's From, the range is empty,
+	// and a reverse range from head is the newest messages.
+	Head(ctx context.Context, chat ChatID) (int64, error)
+
 	Conversations
 
 	// Ping reports whether the store can reach its database.

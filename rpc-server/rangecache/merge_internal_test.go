@@ -110,7 +110,7 @@ func testSegmentsStayExact(t *testing.T, max int64) {
 			}
 			q := randomRange(rng, chat, n)
 			want := truthRange(final[:n], q)
-			if got, ok := sh.lookup(q); ok {
+			if got, ok := sh.lookup(q, unknownHead); ok {
 				hits++
 				if !slices.Equal(got, want) {
 					t.Fatalf("seed %d: lookup %+v: got %v, want %v", seed, q, got, want)
@@ -193,10 +193,10 @@ func TestEvictionKeepsTheBudget(t *testing.T) {
 	}
 	// The newest chat is always kept; the first was evicted long ago.
 	last := chats[len(chats)-1]
-	if _, ok := s.shardOf(last).lookup(pigeonhole.Range{Chat: last, From: 0, Limit: 3}); !ok {
+	if _, ok := s.shardOf(last).lookup(pigeonhole.Range{Chat: last, From: 0, Limit: 3}, unknownHead); !ok {
 		t.Fatal("the most recently inserted chat was evicted")
 	}
-	if _, ok := s.shardOf(chats[0]).lookup(pigeonhole.Range{Chat: chats[0], From: 0, Limit: 3}); ok {
+	if _, ok := s.shardOf(chats[0]).lookup(pigeonhole.Range{Chat: chats[0], From: 0, Limit: 3}, unknownHead); ok {
 		t.Fatal("the least recently used chat survived 199 newer ones in a cache with room for a few")
 	}
 }

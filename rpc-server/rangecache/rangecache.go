@@ -10,7 +10,12 @@
 // runs ("segments": an interval of send times and every message in it) and
 // answers a range from one when the answer lies entirely inside it. A range
 // that reaches past a segment's end (the tail a follower polls, the newest
-// page) always goes to the store, so new messages are never missed.
+// page) is answered from memory only when the chat's head, read from the
+// store after the range was asked for (one primary-key read, which the
+// store shares among concurrent pulls), shows that nothing lies past that
+// end: so new messages are never missed, and an empty tail or an unchanged
+// newest page costs the database one shared point read instead of a range
+// scan each.
 //
 // Nothing is invalidated on Append: a new message lies after every segment.
 // Memory is bounded: chats are evicted whole, least recently used first,
@@ -86,7 +91,14 @@ func (s *Store) Range(ctx context.Context, q pigeonhole.Range) ([]pigeonhole.Mes
 		return s.inner.Range(ctx, q)
 	}
 	sh := s.shardOf(q.Chat)
-	rows, hit := sh.lookup(q)
+	rows, hit := sh.lookup(q, unknownHead)
+	if !hit && sh.reachesTail(q) {
+		head, err := s.inner.Head(ctx, q.Chat)
+		if err != nil {
+			return nil, err
+		}
+		q, rows, hit = sh.atHead(q, head)
+	}
 	if s.obs != nil {
 		s.obs.ObserveCacheLookup(hit)
 	}
@@ -108,9 +120,53 @@ func (s *Store) shardOf(chat pigeonhole.ChatID) *shard {
 	return &s.shards[maphash.Comparable(s.seed, chat)%numShards]
 }
 
+// unknownHead is the head lookup assumes when it does not know the chat's:
+// any message may lie past what was read.
+const unknownHead = math.MaxInt64
+
+// reachesTail reports whether q may reach the chat's newest message, past
+// everything read of it, where knowing the head may let the cache answer:
+// a reverse range from the newest message, or a forward range from within
+// or after the last segment (a tail poll), or of a chat not read before
+// (an empty tail proves nothing and leaves no segment). History further
+// back is not worth a head read: it is final or unread either way.
+func (sh *shard) reachesTail(q pigeonhole.Range) bool {
+	if q.Reverse {
+		return q.From == math.MaxInt64
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.chats[q.Chat]
+	return e == nil || q.From >= e.segs[len(e.segs)-1].lo
+}
+
+// atHead answers q, if it can, knowing that no message of the chat has a
+// SendTime past head (Store.Head read after q was asked): a forward range
+// from past head is empty, as is every range of a chat without messages;
+// a reverse range from the newest message is the one from head; what lies
+// in a segment up to head is all there is. It returns q as the store
+// should read it otherwise (a reverse range from head, so what it reads
+// agrees with head).
+func (sh *shard) atHead(q pigeonhole.Range, head int64) (pigeonhole.Range, []pigeonhole.Message, bool) {
+	if head <= 0 || !q.Reverse && head < q.From {
+		return q, []pigeonhole.Message{}, true
+	}
+	if q.Reverse {
+		q.From = min(q.From, head)
+	}
+	rows, hit := sh.lookup(q, head)
+	return q, rows, hit
+}
+
 // Heads asks the wrapped store: the cache knows only history already read.
 func (s *Store) Heads(ctx context.Context, since int64, limit int) ([]pigeonhole.ChatHead, error) {
 	return s.inner.Heads(ctx, since, limit)
+}
+
+// Head asks the wrapped store: only the database knows what other
+// replicas have committed.
+func (s *Store) Head(ctx context.Context, chat pigeonhole.ChatID) (int64, error) {
+	return s.inner.Head(ctx, chat)
 }
 
 // Ping pings the wrapped store.
@@ -174,8 +230,9 @@ type shard struct {
 	max   int64
 }
 
-// lookup answers q from a segment that holds the whole answer.
-func (sh *shard) lookup(q pigeonhole.Range) ([]pigeonhole.Message, bool) {
+// lookup answers q from a segment that holds the whole answer, knowing
+// that no message has a SendTime past head (unknownHead when it may).
+func (sh *shard) lookup(q pigeonhole.Range, head int64) ([]pigeonhole.Message, bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e := sh.chats[q.Chat]
@@ -191,7 +248,7 @@ func (sh *shard) lookup(q pigeonhole.Range) ([]pigeonhole.Message, bool) {
 	if !q.Reverse {
 		at := lower(seg.msgs, q.From)
 		n, size := answerLen(q, seg.msgs[at:], false)
-		if !q.Done(n, size) {
+		if !q.Done(n, size) && seg.hi < head {
 			return nil, false // the answer may go on past hi
 		}
 		rows = slices.Clone(seg.msgs[at : at+n])

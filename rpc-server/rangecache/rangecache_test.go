@@ -16,15 +16,21 @@ import (
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/sqlstore"
 )
 
-// counting is a real store that counts the ranges reaching it.
+// counting is a real store that counts the ranges and head reads reaching
+// it.
 type counting struct {
 	pigeonhole.Store
-	ranges atomic.Int64
+	ranges, heads atomic.Int64
 }
 
 func (c *counting) Range(ctx context.Context, q pigeonhole.Range) ([]pigeonhole.Message, error) {
 	c.ranges.Add(1)
 	return c.Store.Range(ctx, q)
+}
+
+func (c *counting) Head(ctx context.Context, chat pigeonhole.ChatID) (int64, error) {
+	c.heads.Add(1)
+	return c.Store.Head(ctx, chat)
 }
 
 // openSQLite opens one more store instance (a replica) on the embedded
@@ -66,8 +72,9 @@ func pageAll(t *testing.T, svc *pigeonhole.Service, chat string, reverse bool) [
 }
 
 // TestHistoryReadTwiceComesFromMemory pages through a chat twice each way:
-// the second pass must give the same pages while reaching the store only
-// for the pages at the ends, which may have changed.
+// the second pass must give the same pages from memory, asking the store
+// only for the chat's head at the newest end, which may have grown; after
+// a send, that page must come from the store with the new message.
 func TestHistoryReadTwiceComesFromMemory(t *testing.T) {
 	inner := openSQLite(t, t.TempDir())
 	obs := &lookups{}
@@ -81,15 +88,43 @@ func TestHistoryReadTwiceComesFromMemory(t *testing.T) {
 	}
 	for _, reverse := range []bool{false, true} {
 		first := pageAll(t, svc, "a:b", reverse)
-		before := inner.ranges.Load()
+		ranges, heads := inner.ranges.Load(), inner.heads.Load()
 		second := pageAll(t, svc, "a:b", reverse)
 		if len(first) != 50 || !slices.Equal(first, second) {
 			t.Fatalf("reverse=%v: passes differ or are not 50 messages: %d, %d", reverse, len(first), len(second))
 		}
-		// Only the page at the chat's newest end, which may grow, goes to
-		// the store: forward the last page, reverse the first.
-		if got, want := inner.ranges.Load()-before, int64(1); got != want {
-			t.Fatalf("reverse=%v: the second pass made %d store reads, want %d", reverse, got, want)
+		// Only the page at the chat's newest end, which may grow, asks
+		// the store, for the head: forward the last page, reverse the
+		// first.
+		if got, want := inner.ranges.Load()-ranges, int64(0); got != want {
+			t.Fatalf("reverse=%v: the second pass made %d range reads, want %d", reverse, got, want)
+		}
+		if got, want := inner.heads.Load()-heads, int64(1); got != want {
+			t.Fatalf("reverse=%v: the second pass made %d head reads, want %d", reverse, got, want)
+		}
+	}
+	last, err := svc.Send(t.Context(), pigeonhole.SendRequest{Chat: "a:b", Sender: "a", Text: "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, reverse := range []bool{false, true} {
+		ranges := inner.ranges.Load()
+		all := pageAll(t, svc, "a:b", reverse)
+		newest := all[len(all)-1]
+		if reverse {
+			newest = all[0]
+		}
+		if len(all) != 51 || newest != last {
+			t.Fatalf("reverse=%v after a send: %d messages, newest %+v, want 51 and %+v", reverse, len(all), newest, last)
+		}
+		// Forward, the last page reads the new message from the store;
+		// reverse, the newest page finds it in memory, read by then.
+		want := int64(1)
+		if reverse {
+			want = 0
+		}
+		if got := inner.ranges.Load() - ranges; got != want {
+			t.Fatalf("reverse=%v after a send: %d range reads, want %d", reverse, got, want)
 		}
 	}
 	if obs.hits.Load() == 0 || obs.misses.Load() == 0 {

@@ -49,6 +49,11 @@ type Dialect struct {
 	// in turn (go-sql-driver/mysql with multiStatements): appends then
 	// take two round trips instead of seven.
 	MultiStatements bool
+	// ShareHeadReads coalesces concurrent Head calls into one statement
+	// (see headReader): worth it where a statement costs a round trip and
+	// the server's fixed cost per statement, not where reads run in
+	// process.
+	ShareHeadReads bool
 	// TranslateError maps a driver error to a *pigeonhole.Error by error
 	// number, never by message. It is called once, here, for every error.
 	TranslateError func(error) error

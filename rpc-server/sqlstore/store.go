@@ -95,6 +95,7 @@ type Store struct {
 	opts    Options
 	rangeQ  [2]*sql.Stmt // forward, reverse
 	headsQ  *sql.Stmt
+	heads   *headReader
 	commit  *groupCommit
 	spread  *spreader
 	closed  atomic.Bool
@@ -127,6 +128,11 @@ func New(write, read *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("%s: prepare: %w", dialect.Name, err)
 	}
 	s.headsQ = heads
+	one, err := read.Prepare("SELECT chat, last_send_time FROM chats WHERE chat = ?")
+	if err != nil {
+		return nil, fmt.Errorf("%s: prepare: %w", dialect.Name, err)
+	}
+	s.heads = &headReader{one: one, read: s.readHeads}
 	s.commit = newGroupCommit(s.opts, s.appendBatch)
 	s.spread = newSpreader(s.updateActivity)
 	return s, nil
@@ -240,7 +246,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.commit.close()
-	err := errors.Join(s.rangeQ[0].Close(), s.rangeQ[1].Close(), s.headsQ.Close(), s.write.Close())
+	err := errors.Join(s.rangeQ[0].Close(), s.rangeQ[1].Close(), s.headsQ.Close(), s.heads.one.Close(), s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}

@@ -72,6 +72,19 @@ func Benchmark(b *testing.B, newDB NewDatabase) {
 			}
 		})
 	})
+	// The pulls a chat client makes most: the newest page when a chat
+	// opens, and tail polls with next_cursor that find nothing new, over
+	// 100 chats of 20 messages from many goroutines.
+	b.Run("PullNewest", func(b *testing.B) {
+		benchmarkChats(b, newDB, func(chat string, _ int64) pigeonhole.PullRequest {
+			return pigeonhole.PullRequest{Chat: chat, Reverse: true, Limit: 10}
+		}, 10)
+	})
+	b.Run("PollEmptyTail", func(b *testing.B) {
+		benchmarkChats(b, newDB, func(chat string, next int64) pigeonhole.PullRequest {
+			return pigeonhole.PullRequest{Chat: chat, Cursor: next, Limit: 10}
+		}, 0)
+	})
 	b.Run("AppendGroup1000", func(b *testing.B) {
 		svc := open(b, newDB(b), nil)
 		c := ctx(b)
@@ -112,5 +125,39 @@ func Benchmark(b *testing.B, newDB NewDatabase) {
 				}
 			}
 		})
+	})
+}
+
+// benchmarkChats fills 100 chats with 20 messages each and pulls, from
+// many goroutines, the page pull asks for of one chat after another (next
+// is the chat's tail cursor), each of which must hold want messages.
+func benchmarkChats(b *testing.B, newDB NewDatabase, pull func(chat string, next int64) pigeonhole.PullRequest, want int) {
+	const chats, messages = 100, 20
+	svc := open(b, newDB(b), nil)
+	c := ctx(b)
+	next := make([]int64, chats)
+	for i := range chats {
+		chat := fmt.Sprintf("n%d:m%d", i, i)
+		for j := range messages {
+			m, err := svc.Send(c, pigeonhole.SendRequest{Chat: chat, Sender: fmt.Sprintf("n%d", i), Text: fmt.Sprintf("message %d", j)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			next[i] = m.SendTime + 1
+		}
+	}
+	var worker atomic.Int64
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := int(worker.Add(1)); pb.Next(); i++ {
+			chat := i % chats
+			p, err := svc.Pull(c, pull(fmt.Sprintf("n%d:m%d", chat, chat), next[chat]))
+			if err != nil || len(p.Messages) != want {
+				b.Errorf("pull: %d messages, want %d; %v", len(p.Messages), want, err)
+				return
+			}
+		}
 	})
 }

@@ -65,6 +65,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"PagesAreCutAtTheByteBudget", testByteBudget},
 		{"MemberIDsStoredBeforeKeepWorking", testStoredMemberIDs},
 		{"HeadsAreTheNewestChats", testHeads},
+		{"HeadIsTheNewestSendTime", testHead},
+		{"TailPollsAndNewestPagesOnAnotherInstanceMissNothing", testTailOnAnotherInstance},
 		{"GroupLifecycle", testGroupLifecycle},
 		{"GroupLimits", testGroupLimits},
 		{"RemovalRacingSends", testRemovalRacingSends},
