@@ -41,7 +41,17 @@ func Open(ctx context.Context, dir string, opts sqlstore.Options) (*sqlstore.Sto
 	// the group commit batches behind it. BEGIN IMMEDIATE takes the write
 	// lock up front, so concurrent processes queue on busy_timeout instead
 	// of failing to upgrade a read lock.
-	write, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	//
+	// The writer keeps the statement journal (each multi-row statement's
+	// undo, should it fail halfway) in memory: in a temporary file, its
+	// writes were 12% of the replica's CPU per send; durability rests on
+	// the WAL, fsynced at each commit, alone. It checkpoints the WAL every
+	// 10,000 pages instead of 1,000: a batch of sends to many chats writes
+	// ~6 pages per message, most of them the same hot pages again, and a
+	// checkpoint (which runs inside a commit, holding up every send queued
+	// behind it) copies each page once however often it was written
+	// since; the writer's reads went from ~50 to ~20 per commit.
+	write, err := sql.Open("sqlite", dsn(path, "_txlock=immediate", pragma("temp_store(MEMORY)"), pragma("wal_autocheckpoint(10000)")))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -53,7 +63,7 @@ func Open(ctx context.Context, dir string, opts sqlstore.Options) (*sqlstore.Sto
 		write.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
+	read, err := sql.Open("sqlite", dsn(path, pragma("query_only(1)")))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -71,15 +81,13 @@ func Open(ctx context.Context, dir string, opts sqlstore.Options) (*sqlstore.Sto
 	return s, nil
 }
 
-func dsn(path string, extra string) string {
-	q := []string{
-		"_pragma=" + url.QueryEscape("busy_timeout(10000)"),
-		"_pragma=" + url.QueryEscape("journal_mode(WAL)"),
-		"_pragma=" + url.QueryEscape("synchronous(FULL)"),
-		extra,
-	}
+func dsn(path string, extra ...string) string {
+	q := append([]string{pragma("busy_timeout(10000)"), pragma("journal_mode(WAL)"), pragma("synchronous(FULL)")}, extra...)
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + strings.Join(q, "&")
 }
+
+// pragma is the DSN parameter that runs PRAGMA p on every new connection.
+func pragma(p string) string { return "_pragma=" + url.QueryEscape(p) }
 
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
