@@ -155,7 +155,9 @@ type boundedConn struct {
 	max int
 }
 
-func (c *boundedConn) Reader() np.Reader { return boundedReader{Reader: c.Connection.Reader(), max: c.max} }
+func (c *boundedConn) Reader() np.Reader {
+	return boundedReader{Reader: c.Connection.Reader(), max: c.max}
+}
 
 type boundedReader struct {
 	np.Reader

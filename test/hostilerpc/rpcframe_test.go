@@ -117,9 +117,9 @@ func ttHeaderHeadFlags(total uint32, flags uint16, payload []byte) []byte {
 	b := binary.BigEndian.AppendUint32(nil, total)
 	b = binary.BigEndian.AppendUint16(b, 0x1000) // magic
 	b = binary.BigEndian.AppendUint16(b, flags)
-	b = binary.BigEndian.AppendUint32(b, 1)      // seq id
-	b = binary.BigEndian.AppendUint16(b, 1)      // header size / 4
-	b = append(b, 0, 0, 0, 0)                    // protocol binary, no transforms, padding
+	b = binary.BigEndian.AppendUint32(b, 1) // seq id
+	b = binary.BigEndian.AppendUint16(b, 1) // header size / 4
+	b = append(b, 0, 0, 0, 0)               // protocol binary, no transforms, padding
 	return append(b, payload...)
 }
 
