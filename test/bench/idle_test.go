@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -37,9 +39,10 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	if harness.RaceEnabled {
 		b.Skip("servers built with -race measure the detector")
 	}
-	// Each waiter holds a socket in this process and in the replica, and
-	// two in the gateway (client side and RPC side): where the open-file
-	// limit cannot be raised far enough, fewer waiters are held.
+	// Each waiter holds a socket in this process and one in the gateway
+	// (the gateway's waiting calls share a few connections to the
+	// replica): where the open-file limit cannot be raised far enough,
+	// fewer waiters are held.
 	want := idleWaiters
 	if v := os.Getenv("PIGEONHOLE_IDLE_WAITERS"); v != "" {
 		var err error
@@ -47,15 +50,28 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 			b.Fatalf("PIGEONHOLE_IDLE_WAITERS=%q: want a positive number", v)
 		}
 	}
-	limit := raiseOpenFiles(uint64(2*want + 500))
-	waiters := min(want, (int(limit)-500)/2)
+	limit := raiseOpenFiles(uint64(want + 500))
+	waiters := min(want, int(limit)-500)
 	if waiters < want/2 {
 		b.Skipf("%d open files per process hold only %d waiters", limit, waiters)
 	}
 	b.Logf("%d long polls (open-file limit %d)", waiters, limit)
-	rpc := harness.StartRPCServer(b, harness.RPCOptions{})
+	// PIGEONHOLE_IDLE_PROFILE=dir keeps CPU profiles of both servers,
+	// taken over the window, in dir.
+	profiles := os.Getenv("PIGEONHOLE_IDLE_PROFILE")
+	var rpcArgs, gwArgs []string
+	if profiles != "" {
+		for _, args := range []*[]string{&rpcArgs, &gwArgs} {
+			addr, err := harness.FreeAddr()
+			if err != nil {
+				b.Fatal(err)
+			}
+			*args = []string{"--pprof-addr", addr}
+		}
+	}
+	rpc := harness.StartRPCServer(b, harness.RPCOptions{ExtraArgs: rpcArgs})
 	gw := harness.StartGateway(b, harness.GatewayOptions{Services: []string{rpc.Addr},
-		ExtraArgs: []string{"--max-waiters", strconv.Itoa(waiters)}})
+		ExtraArgs: append([]string{"--max-waiters", strconv.Itoa(waiters)}, gwArgs...)})
 	client := &http.Client{
 		Timeout:   time.Minute,
 		Transport: &http.Transport{MaxIdleConnsPerHost: waiters, DisableCompression: true},
@@ -91,6 +107,10 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	var cpuPercent float64
 	for range b.N {
 		pollsBefore, before := polls.Load(), cpuTime(b, rpc.PID())+cpuTime(b, gw.PID())
+		if profiles != "" {
+			go saveProfile(b, rpcArgs[1], filepath.Join(profiles, "rpc-server.pprof"))
+			go saveProfile(b, gwArgs[1], filepath.Join(profiles, "http-server.pprof"))
+		}
 		time.Sleep(idleWindow)
 		cpuPercent = 100 * (cpuTime(b, rpc.PID()) + cpuTime(b, gw.PID()) - before).Seconds() / idleWindow.Seconds()
 		b.Logf("%d new polls in the window", polls.Load()-pollsBefore)
@@ -104,6 +124,26 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 		b.Errorf("%d long polls failed", n)
 	}
 	cancel()
+}
+
+// saveProfile saves a CPU profile of most of idleWindow from the server
+// whose profiling endpoints listen on addr.
+func saveProfile(tb testing.TB, addr, path string) {
+	seconds := int(idleWindow.Seconds()) - 2
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
+	if err != nil {
+		tb.Errorf("profile of %s: %v", addr, err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err == nil {
+		_, err = io.Copy(f, resp.Body)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		tb.Errorf("profile of %s: %v", addr, err)
+	}
 }
 
 // getDiscard GETs url and reads the answer, which must be 200.
