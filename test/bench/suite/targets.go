@@ -199,7 +199,7 @@ func (t target) goal() string {
 func writeTargets(b *strings.Builder, d document) {
 	fmt.Fprintf(b, "## Targets\n\n")
 	fmt.Fprintf(b, "Each figure against its target, measured in this run of the suite. Ratios to ping divide run i of a "+
-		"benchmark by run i of ping c=200 on the same stack; the median and the range (min–max) are over the %d runs. "+
+		"benchmark by run i of ping c=200 on the same stack; the median and the range (min–max) are over the runs (%d of each). "+
 		"\"median only\": the median meets the target, some run does not; errors must be 0 in every run. Peak RSS is one figure per process over the "+
 		"whole suite.\n\n", d.Runs)
 	fmt.Fprintf(b, "| figure | store | target | median | range | met |\n|---|---|--:|--:|--:|---|\n")

@@ -56,13 +56,13 @@ func (r *runner) pullNewestOf(ctx context.Context, as, pageURL string, want int,
 // next_cursor. No wait_ms: each poll answers at once, so the figure is
 // what an empty poll costs. Nothing is sent while it measures.
 func (r *runner) pollTail(ctx context.Context) (*Result, error) {
+	if r.opts.Prefill == 0 {
+		return nil, errors.New("poll-tail: want a prefill, so that each chat has a tail to poll")
+	}
 	chats := newChatSet(r.client, r.tag, r.opts.Chats, r.opts.TextBytes, r.opts.Limit)
 	pre, err := r.prefill(ctx, chats)
 	if err != nil {
 		return nil, err
-	}
-	if r.opts.Prefill == 0 {
-		return nil, errors.New("poll-tail: want a prefill, so that each chat has a tail to poll")
 	}
 	cursors := make([]int64, r.opts.Concurrency)
 	var next atomic.Int64
