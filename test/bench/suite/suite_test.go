@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +167,35 @@ func TestWriteTargets(t *testing.T) {
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("targets lack %q:\n%s", want, md)
+		}
+	}
+}
+
+// TestPlanHasTheTargetsBenchmarks keeps the targets table and the plan in
+// step: every benchmark the table reads is in the plan, with the shape its
+// figure is defined for.
+func TestPlanHasTheTargetsBenchmarks(t *testing.T) {
+	p := plan("http://127.0.0.1:1", time.Second, time.Second)
+	for _, c := range []struct {
+		name, scenario string
+		concurrency    int
+	}{
+		{benchPing, load.ScenarioPing, 200}, {benchSend20, load.ScenarioSend, 20}, {benchSend200, load.ScenarioSend, 200},
+		{benchNewest, load.ScenarioPullNewest, 200}, {benchTail, load.ScenarioPollTail, 200},
+		{benchLatency, load.ScenarioLatency, 1}, {benchSend2000, load.ScenarioSend, 2000}, {benchPull2000, load.ScenarioPull, 2000},
+	} {
+		i := slices.IndexFunc(p, func(b benchmark) bool { return b.name == c.name })
+		if i < 0 {
+			t.Errorf("no %q in the plan", c.name)
+			continue
+		}
+		if o := p[i].opts; o.Scenario != c.scenario || o.Concurrency != c.concurrency || o.Validate() != nil {
+			t.Errorf("%s: scenario %s at c=%d (%v), want %s at c=%d", c.name, o.Scenario, o.Concurrency, o.Validate(), c.scenario, c.concurrency)
+		}
+	}
+	for _, b := range p {
+		if s := b.opts.Scenario; (s == load.ScenarioPullNewest || s == load.ScenarioPollTail) && b.opts.Prefill <= b.opts.Limit {
+			t.Errorf("%s: %d messages per chat, want more than a page of %d", b.name, b.opts.Prefill, b.opts.Limit)
 		}
 	}
 }
