@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	metrics.WatchPageCache(pages)
 	rpcCfg := rpcclient.Config{
 		Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Credential: gateway.Credential, Observer: metrics,
-		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes, Waiters: cfg.MaxWaiters,
+		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes,
 	}
 	if len(cfg.Etcd) > 0 {
 		var opts []etcdregistry.Option
