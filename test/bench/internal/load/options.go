@@ -22,29 +22,39 @@ const (
 	ScenarioReference = "reference"
 	ScenarioPing      = "ping"
 	ScenarioInbox     = "inbox"
+	// ScenarioPullNewest reads the newest page of a chat, as a client
+	// opening it does.
+	ScenarioPullNewest = "pull-newest"
+	// ScenarioPollTail polls a chat's tail with next_cursor while nothing
+	// new arrives.
+	ScenarioPollTail = "poll-tail"
+	// ScenarioLatency times a ping, a newest-page pull and a send, one
+	// after the other on one connection.
+	ScenarioLatency = "latency"
 )
 
 // Scenarios lists every scenario name.
-var Scenarios = []string{ScenarioSend, ScenarioPull, ScenarioMixed, ScenarioFollow, ScenarioReference, ScenarioPing, ScenarioInbox}
+var Scenarios = []string{ScenarioSend, ScenarioPull, ScenarioMixed, ScenarioFollow, ScenarioReference, ScenarioPing, ScenarioInbox,
+	ScenarioPullNewest, ScenarioPollTail, ScenarioLatency}
 
 // Options is one run's configuration. The zero value of a field means its
 // default (see Defaults) except where noted.
 type Options struct {
 	Scenario    string        `json:"scenario"`
 	Target      string        `json:"target"`       // base URL, e.g. http://127.0.0.1:8080
-	Concurrency int           `json:"concurrency"`  // connections (workers); the reference scenario's threads
+	Concurrency int           `json:"concurrency"`  // connections (workers); the reference scenario's threads; always 1 for latency
 	Duration    time.Duration `json:"duration_ns"`  // measured time, after Warmup; ignored when Requests > 0
 	Requests    int64         `json:"requests"`     // measured requests instead of a Duration
 	Rate        float64       `json:"rate"`         // requests/s for an open loop; 0 is a closed loop
 	Chats       int           `json:"chats"`        // distinct chats the load spreads over
-	Prefill     int           `json:"prefill"`      // messages per chat sent before pull and mixed measure
+	Prefill     int           `json:"prefill"`      // messages per chat sent before the pull scenarios and mixed measure
 	Warmup      time.Duration `json:"warmup_ns"`    // load that is not measured, before Duration
 	Sends       int           `json:"sends"`        // mixed: Sends sends per Pulls pulls
 	Pulls       int           `json:"pulls"`        //
 	Senders     int           `json:"senders"`      // follow: sending connections
 	Followers   int           `json:"followers"`    // follow: tailing readers
 	TextBytes   int           `json:"text_bytes"`   // length of each message's text
-	Limit       int           `json:"limit"`        // page size of the pull scenario's pulls
+	Limit       int           `json:"limit"`        // page size of the pull scenarios' pulls
 	Timeout     time.Duration `json:"timeout_ns"`   // of one request
 	Poll        time.Duration `json:"poll_ns"`      // follow: wait after a pull that found nothing new
 	Wait        time.Duration `json:"wait_ns"`      // follow: each pull's wait_ms (a long poll); 0: poll every Poll
@@ -173,7 +183,7 @@ func (o Options) String() string {
 	}
 	fmt.Fprintf(&b, " after %v warm-up", o.Warmup)
 	switch o.Scenario {
-	case ScenarioPull:
+	case ScenarioPull, ScenarioPullNewest, ScenarioPollTail, ScenarioLatency:
 		fmt.Fprintf(&b, ", %d messages per chat, pages of %d", o.Prefill, o.Limit)
 	case ScenarioMixed:
 		fmt.Fprintf(&b, ", sends:pulls %d:%d, %d messages per chat", o.Sends, o.Pulls, o.Prefill)
