@@ -30,8 +30,10 @@ const idleWindow = 30 * time.Second
 // BenchmarkIdleLongPolls holds idleWaiters long polls (wait_ms 30000), each
 // on a chat of its own, through one gateway and one replica on the
 // embedded store, with nothing sent; each poll that expires polls again.
-// Once all wait, it measures over idleWindow the CPU both servers use
-// together, in percent of one core, and each one's RSS. Run it without
+// Once all wait, it measures the CPU both servers use together, in percent
+// of one core: %cpu-waiting until the first poll expires (holding the
+// waits only), then %cpu-both over idleWindow (every poll expires and is
+// renewed once in it); and each one's RSS at the end. Run it without
 // -race (a race build measures the detector):
 //
 //	go test -run '^$' -bench IdleLongPolls -benchtime 1x ./test/bench
@@ -56,10 +58,17 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 		b.Skipf("%d open files per process hold only %d waiters", limit, waiters)
 	}
 	b.Logf("%d long polls (open-file limit %d)", waiters, limit)
-	// PIGEONHOLE_IDLE_PROFILE=dir keeps CPU profiles of both servers,
-	// taken over the window, in dir.
+		// PIGEONHOLE_IDLE_PROFILE=dir keeps CPU profiles of both servers,
+	// taken over the quiet window, and their heap profiles at the end, in
+	// dir.
 	profiles := os.Getenv("PIGEONHOLE_IDLE_PROFILE")
 	var rpcArgs, gwArgs []string
+	// PIGEONHOLE_IDLE_MEMORY_LIMIT_MIB=n runs both servers with
+	// --memory-limit-mib n instead of their default.
+	var limitArgs []string
+	if v := os.Getenv("PIGEONHOLE_IDLE_MEMORY_LIMIT_MIB"); v != "" {
+		limitArgs = []string{"--memory-limit-mib", v}
+	}
 	if profiles != "" {
 		for _, args := range []*[]string{&rpcArgs, &gwArgs} {
 			addr, err := harness.FreeAddr()
@@ -69,9 +78,9 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 			*args = []string{"--pprof-addr", addr}
 		}
 	}
-	rpc := harness.StartRPCServer(b, harness.RPCOptions{ExtraArgs: rpcArgs})
+	rpc := harness.StartRPCServer(b, harness.RPCOptions{ExtraArgs: append(rpcArgs, limitArgs...)})
 	gw := harness.StartGateway(b, harness.GatewayOptions{Services: []string{rpc.Addr},
-		ExtraArgs: append([]string{"--max-waiters", strconv.Itoa(waiters)}, gwArgs...)})
+		ExtraArgs: append(append([]string{"--max-waiters", strconv.Itoa(waiters)}, gwArgs...), limitArgs...)})
 	client := &http.Client{
 		Timeout:   time.Minute,
 		Transport: &http.Transport{MaxIdleConnsPerHost: waiters, DisableCompression: true},
@@ -79,6 +88,7 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var polls, failures atomic.Int64
+	first := time.Now() // the first poll's start: no poll expires before first+30s
 	for i := range waiters {
 		url := fmt.Sprintf("%s/api/pull?chat=idle%d:peer&wait_ms=30000", gw.URL, i)
 		go func() {
@@ -103,20 +113,39 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 			b.Fatalf("%v of %d long polls waiting after 2 minutes (%v; %d failed polls)", waiting, waiters, err, failures.Load())
 		}
 	}
+	// Between the last poll's start and the first one's expiry, nobody
+	// polls: the servers only hold the waits (and look for new messages).
+	quiet := time.Until(first.Add(30*time.Second)) - time.Second
+	if quiet < 5*time.Second {
+		b.Fatalf("the polls took %v to start: no quiet window before they expire", time.Since(first))
+	}
+	pollsBefore, before := polls.Load(), cpuTime(b, rpc.PID())+cpuTime(b, gw.PID())
+	if profiles != "" {
+		cpu := fmt.Sprintf("profile?seconds=%d", int(quiet.Seconds())-1)
+		go saveProfile(b, rpcArgs[1], cpu, filepath.Join(profiles, "rpc-server.pprof"))
+		go saveProfile(b, gwArgs[1], cpu, filepath.Join(profiles, "http-server.pprof"))
+	}
+	time.Sleep(quiet)
+	waitingPercent := 100 * (cpuTime(b, rpc.PID()) + cpuTime(b, gw.PID()) - before).Seconds() / quiet.Seconds()
+	if n := polls.Load() - pollsBefore; n != 0 {
+		b.Fatalf("%d new polls in the quiet window", n)
+	}
+	b.Logf("quiet window of %v: %.1f%% of a core", quiet.Round(time.Second), waitingPercent)
 	b.ResetTimer()
 	var cpuPercent float64
 	for range b.N {
 		pollsBefore, before := polls.Load(), cpuTime(b, rpc.PID())+cpuTime(b, gw.PID())
-		if profiles != "" {
-			go saveProfile(b, rpcArgs[1], filepath.Join(profiles, "rpc-server.pprof"))
-			go saveProfile(b, gwArgs[1], filepath.Join(profiles, "http-server.pprof"))
-		}
 		time.Sleep(idleWindow)
+		if profiles != "" {
+			saveProfile(b, rpcArgs[1], "heap", filepath.Join(profiles, "rpc-server.heap.pprof"))
+			saveProfile(b, gwArgs[1], "heap", filepath.Join(profiles, "http-server.heap.pprof"))
+		}
 		cpuPercent = 100 * (cpuTime(b, rpc.PID()) + cpuTime(b, gw.PID()) - before).Seconds() / idleWindow.Seconds()
 		b.Logf("%d new polls in the window", polls.Load()-pollsBefore)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(waiters), "waiters")
+	b.ReportMetric(waitingPercent, "%cpu-waiting")
 	b.ReportMetric(cpuPercent, "%cpu-both")
 	b.ReportMetric(rssMiB(b, rpc.PID()), "MiB-rss-replica")
 	b.ReportMetric(rssMiB(b, gw.PID()), "MiB-rss-gateway")
@@ -126,11 +155,10 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	cancel()
 }
 
-// saveProfile saves a CPU profile of most of idleWindow from the server
-// whose profiling endpoints listen on addr.
-func saveProfile(tb testing.TB, addr, path string) {
-	seconds := int(idleWindow.Seconds()) - 2
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
+// saveProfile saves to path the profile (a path under /debug/pprof/) of
+// the server whose profiling endpoints listen on addr.
+func saveProfile(tb testing.TB, addr, profile, path string) {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", addr, profile))
 	if err != nil {
 		tb.Errorf("profile of %s: %v", addr, err)
 		return
