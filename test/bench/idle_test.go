@@ -58,7 +58,7 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 		b.Skipf("%d open files per process hold only %d waiters", limit, waiters)
 	}
 	b.Logf("%d long polls (open-file limit %d)", waiters, limit)
-		// PIGEONHOLE_IDLE_PROFILE=dir keeps CPU profiles of both servers,
+	// PIGEONHOLE_IDLE_PROFILE=dir keeps CPU profiles of both servers,
 	// taken over the quiet window, and their heap profiles at the end, in
 	// dir.
 	profiles := os.Getenv("PIGEONHOLE_IDLE_PROFILE")
