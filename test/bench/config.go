@@ -74,6 +74,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&ratio, "ratio", "1:4", "mixed: sends:pulls")
 	fs.IntVar(&o.Senders, "senders", o.Senders, "follow: sending connections")
 	fs.IntVar(&o.Followers, "followers", o.Followers, "follow: followers tailing the chats")
+	fs.StringVar(&o.FollowTarget, "follow-target", o.FollowTarget, "follow: base URL the followers pull through, such as a second gateway (default: --target)")
 	fs.IntVar(&o.TextBytes, "text-bytes", o.TextBytes, "bytes of text per message")
 	fs.IntVar(&o.Limit, "limit", o.Limit, "pull scenarios and mixed: messages per page; inbox: chats per page")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of one request")

@@ -53,6 +53,9 @@ type Options struct {
 	Pulls       int           `json:"pulls"`        //
 	Senders     int           `json:"senders"`      // follow: sending connections
 	Followers   int           `json:"followers"`    // follow: tailing readers
+	// FollowTarget is the base URL the followers pull through (another
+	// gateway, say); empty: Target.
+	FollowTarget string `json:"follow_target,omitempty"`
 	TextBytes   int           `json:"text_bytes"`   // length of each message's text
 	Limit       int           `json:"limit"`        // page size of the pull scenarios' pulls
 	Timeout     time.Duration `json:"timeout_ns"`   // of one request
@@ -125,6 +128,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("unknown scenario %q: want one of %s", o.Scenario, strings.Join(Scenarios, ", "))
 	case !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://"):
 		return fmt.Errorf("target %q: want an http:// URL", o.Target)
+	case o.FollowTarget != "" && !strings.HasPrefix(o.FollowTarget, "http://") && !strings.HasPrefix(o.FollowTarget, "https://"):
+		return fmt.Errorf("follow target %q: want an http:// URL", o.FollowTarget)
 	case o.Concurrency < 1:
 		return errors.New("concurrency must be at least 1")
 	case o.Requests < 0 || o.Duration < 0 || o.Warmup < 0 || o.Rate < 0:
