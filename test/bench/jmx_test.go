@@ -299,6 +299,25 @@ func TestJMeterPlan(t *testing.T) {
 		wantProp(t, "plan", only(t, "TestPlan", plan.all("TestPlan")), "Argument.name", "follow_cursor")
 	})
 
+	t.Run("FollowersLongPollTheInboxFromNextCursor", func(t *testing.T) {
+		s, ok := samplers["follow inbox"]
+		if !ok {
+			t.Fatal("no sampler named follow inbox")
+		}
+		wantProp(t, "follow inbox", s, "HTTPSampler.method", "GET")
+		wantProp(t, "follow inbox", s, "HTTPSampler.path", "/api/inbox?member=stress2&limit=20&cursor=${inbox_cursor}&wait_ms=${__P(wait_ms,5000)}")
+		wantProp(t, "follow inbox", s, "HTTPSampler.response_timeout", "40000")
+		var extractors []element
+		for _, e := range scope["follow inbox"] {
+			if e.XMLName.Local == "JSONPostProcessor" {
+				extractors = append(extractors, e)
+			}
+		}
+		x := only(t, "JSONPostProcessor", extractors)
+		wantProp(t, "next_cursor extractor", x, "JSONPostProcessor.referenceNames", "inbox_cursor")
+		wantProp(t, "next_cursor extractor", x, "JSONPostProcessor.jsonPathExprs", "$.next_cursor")
+	})
+
 	t.Run("ReportsASummary", func(t *testing.T) {
 		var summaries []element
 		for _, r := range plan.all("ResultCollector") {
