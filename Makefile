@@ -84,11 +84,11 @@ fuzz: ## short runs of every fuzz target
 	cd rpc-server && $(GO) test -run '^$$' -fuzz '^FuzzQuote$$' -fuzztime 20s ./pigeonhole
 	cd test && $(GO) test -run '^$$' -fuzz '^FuzzValidJSON$$' -fuzztime 20s ./bench/internal/load
 
-# A bounded load benchmark (about five minutes): builds and starts the real
+# A bounded load benchmark (about eight minutes): builds and starts the real
 # servers on the embedded store and on a throwaway MariaDB, runs each load
 # scenario 3 times and writes the medians to docs/benchmarks.md, with plots
 # in docs/benchmarks.html and every run's figures in docs/benchmarks-raw/.
-bench: deps ## the load benchmark (about five minutes), written to docs/benchmarks.md
+bench: deps ## the load benchmark (about eight minutes), written to docs/benchmarks.md
 	$(GO) run ./test/bench/suite --out docs
 
 clean: ## remove bin/

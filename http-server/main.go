@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/cloudwego/hertz/pkg/app/server"
 	"github.com/cloudwego/hertz/pkg/common/hlog"
@@ -71,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	metrics.WatchPageCache(pages)
 	rpcCfg := rpcclient.Config{
 		Addrs: cfg.Services, Timeout: cfg.RPCTimeout, RequestID: gateway.RequestID, Credential: gateway.Credential, Observer: metrics,
-		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes, Waiters: cfg.MaxWaiters,
+		MaxBatch: cfg.RPCBatch, BatchLanes: cfg.RPCBatchLanes,
 	}
 	if len(cfg.Etcd) > 0 {
 		var opts []etcdregistry.Option
@@ -105,6 +106,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		ln.Close()
 		return err
 	}
+	// Each waiting call holds memory for as long as it waits: the soft
+	// memory limit grows with them.
+	waiting := new(atomic.Int64)
+	go cfg.GrowMemoryLimit(ctx, getenv, waiterMemory, waiting.Load)
 	h := gateway.New(ln.Addr().String(), svc, gateway.Config{
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		RequestTimeout: cfg.RequestTimeout,
@@ -119,6 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		TrustedProxies: cfg.TrustedProxies,
 		MaxWait:        cfg.MaxWait,
 		MaxWaiters:     cfg.MaxWaiters,
+		Waiting:        waiting,
 	}, server.WithListener(ln))
 	opsCtx, stopOps := context.WithCancel(ctx)
 	defer stopOps()
@@ -174,6 +180,11 @@ func etcdPassword(user, path string) (string, error) {
 	}
 	return strings.TrimSpace(string(b)), nil
 }
+
+// waiterMemory is what a waiting call holds in the gateway, about: its
+// connection's buffers, its request, two goroutines and its RPC's state
+// (measured with 10,000 waiting long polls: docs/performance.md).
+const waiterMemory = 48 << 10
 
 // hertzLog is Hertz's logger: program.FrameworkLog with Hertz's SetLevel.
 type hertzLog struct{ program.FrameworkLog }

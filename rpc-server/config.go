@@ -70,7 +70,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"memory for history already read, answered without the database (new messages always come from it); 0: off")
 	fs.Duration(&cfg.MaxWait, "max-wait", "PIGEONHOLE_MAX_WAIT", pigeonhole.DefaultMaxWait, "longest a pull's or inbox call's wait_ms may wait")
 	fs.Duration(&cfg.WaitPoll, "wait-poll", "PIGEONHOLE_WAIT_POLL", notify.DefaultInterval,
-		"while pulls wait, how often the database is asked which chats took messages through other replicas")
+		"while pulls wait, how often the database is asked which chats took messages through other replicas (up to 4 times less often while none did)")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
 	fs.String(&cfg.EtcdUser, "etcd-user", "PIGEONHOLE_ETCD_USER", "", "etcd user to register as, for an etcd with authentication; empty: none")
 	fs.String(&cfg.EtcdPasswordFile, "etcd-password-file", "PIGEONHOLE_ETCD_PASSWORD_FILE", "", "file holding the etcd user's password")

@@ -116,6 +116,10 @@ type Config struct {
 	// answered at once, as a pull without wait_ms (default
 	// DefaultMaxWaiters).
 	MaxWaiters int
+	// Waiting, when not nil, is where the gateway counts the calls
+	// waiting now (for the process's memory limit, say); else it keeps
+	// a count of its own.
+	Waiting *atomic.Int64
 	// MaxHeaderBytes bounds a request's line and headers; larger ones are
 	// refused and their connection closed (default DefaultMaxHeaderBytes).
 	MaxHeaderBytes int
@@ -218,7 +222,10 @@ func New(addr string, svc MessageService, cfg Config, opts ...config.Option) *se
 // MaxRequestBodySize get Hertz's plain-text 413. When e shuts down, the
 // pulls waiting for messages are answered at once (see pull).
 func Register(e *route.Engine, svc MessageService, cfg Config) {
-	g := &gateway{svc: svc, cfg: cfg.withDefaults()}
+	g := &gateway{svc: svc, cfg: cfg.withDefaults(), waiting: cfg.Waiting}
+	if g.waiting == nil {
+		g.waiting = new(atomic.Int64)
+	}
 	g.log = g.cfg.Logger
 	g.sends = newLimiter("send", g.cfg.SendLimit, g.cfg.MaxCallers)
 	g.pulls = newLimiter("pull", g.cfg.PullLimit, g.cfg.MaxCallers)
@@ -276,7 +283,7 @@ type gateway struct {
 	// sends and pulls are the rate limits (nil: none).
 	sends, pulls *limiter
 	// waiting counts the pulls waiting now, against MaxWaiters.
-	waiting atomic.Int64
+	waiting *atomic.Int64
 	// stopping ends when the server shuts down: waiting pulls answer.
 	stopping    context.Context
 	stopWaiting context.CancelFunc

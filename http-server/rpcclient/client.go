@@ -57,11 +57,6 @@ type Config struct {
 	// BatchLanes is how many batch RPCs of each kind may be in flight at
 	// once (default DefaultBatchLanes).
 	BatchLanes int
-	// Waiters is the most waiting pulls the caller makes at once: each
-	// holds a connection of its own, kept for the next one, so that a
-	// wave of long polls that end together does not close thousands of
-	// connections only to dial them again at once.
-	Waiters int
 	// Options are extra Kitex client options.
 	Options []client.Option
 }
@@ -72,6 +67,10 @@ const (
 	DefaultBatchLanes = 8
 )
 
+// WaitConnections is how many multiplexed connections to each replica
+// carry the waiting calls (long polls), however many there are.
+const WaitConnections = 2
+
 // Observer is told the outcome of each RPC attempt; retry is true for the
 // attempts after a call's first.
 type Observer interface {
@@ -81,7 +80,8 @@ type Observer interface {
 // Client calls the message service. It is safe for concurrent use and
 // meant to be built once: it keeps a pool of long connections per replica.
 type Client struct {
-	rpc        imservice.Client
+	rpc        imservice.Client // over pooled connections
+	waits      imservice.Client // over multiplexed connections, for waiting calls
 	requestID  func(context.Context) string
 	credential func(context.Context) string
 	observed   bool          // an Observer counts attempts
@@ -104,13 +104,6 @@ func New(cfg Config) (*Client, error) {
 	opts := []client.Option{
 		client.WithRPCTimeout(cfg.Timeout),
 		client.WithConnectTimeout(cfg.ConnectTimeout),
-		// Long connections: a pooled connection per in-flight call instead
-		// of a dial per call.
-		client.WithLongConnection(connpool.IdleConfig{
-			MaxIdlePerAddress: 512 + cfg.Waiters,
-			MaxIdleGlobal:     4096 + 4*cfg.Waiters,
-			MaxIdleTimeout:    time.Minute,
-		}),
 		// TTHeader carries the request id to the service.
 		client.WithTransportProtocol(transport.TTHeader),
 		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
@@ -142,11 +135,26 @@ func New(cfg Config) (*Client, error) {
 		opts = append(opts, client.WithInstanceMW(attemptObserver(cfg.Observer)))
 	}
 	opts = append(opts, cfg.Options...)
-	c, err := imservice.NewClient(rpc.ServiceName, opts...)
+	// Calls that answer at once take a pooled connection each, for the
+	// length of the call: a batch RPC carries many callers' calls anyway.
+	c, err := imservice.NewClient(rpc.ServiceName, append(opts, client.WithLongConnection(connpool.IdleConfig{
+		MaxIdlePerAddress: 512,
+		MaxIdleGlobal:     4096,
+		MaxIdleTimeout:    time.Minute,
+	}))...)
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
-	cl := &Client{rpc: c, requestID: cfg.RequestID, credential: cfg.Credential, observed: cfg.Observer != nil, timeout: cfg.Timeout,
+	// Waiting calls (long polls) share WaitConnections multiplexed
+	// connections per replica: a connection each would cost a gateway
+	// of 10,000 waiters 10,000 sockets (on top of its callers' 10,000)
+	// and its replica as many, and thousands of dials whenever a wave of
+	// polls begins together.
+	waits, err := imservice.NewClient(rpc.ServiceName, append(opts, multiplexed(WaitConnections)...)...)
+	if err != nil {
+		return nil, fmt.Errorf("rpcclient: %w", err)
+	}
+	cl := &Client{rpc: c, waits: waits, requestID: cfg.RequestID, credential: cfg.Credential, observed: cfg.Observer != nil, timeout: cfg.Timeout,
 		failures: &failureRate{now: time.Now}}
 	if cfg.MaxBatch <= 1 {
 		cl.send = func(ctx context.Context, req *rpc.SendRequest) (*rpc.SendResponse, error) {
@@ -304,7 +312,7 @@ func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonho
 	if req.Wait != 0 {
 		wire.WaitMs = waitMillis(req.Wait)
 		resp, err = mapped(callWithin(c, ctx, c.timeout+max(req.Wait, 0), func(ctx context.Context, opts ...callopt.Option) (*rpc.PullResponse, error) {
-			return c.rpc.Pull(ctx, wire, opts...)
+			return c.waits.Pull(ctx, wire, opts...)
 		}))
 	} else {
 		resp, err = c.pull(ctx, wire)

@@ -88,8 +88,12 @@ func (c *Client) Inbox(ctx context.Context, req pigeonhole.InboxRequest) (pigeon
 	if req.Wait != 0 {
 		wire.WaitMs = waitMillis(req.Wait)
 	}
+	rpcs := c.rpc
+	if req.Wait != 0 {
+		rpcs = c.waits
+	}
 	resp, err := callWithin(c, ctx, c.timeout+max(req.Wait, 0), func(ctx context.Context, opts ...callopt.Option) (*rpc.InboxResponse, error) {
-		return c.rpc.Inbox(ctx, wire, opts...)
+		return rpcs.Inbox(ctx, wire, opts...)
 	})
 	if err != nil {
 		return pigeonhole.InboxPage{}, transportError(err)

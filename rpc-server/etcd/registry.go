@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudwego/kitex/pkg/registry"
@@ -98,21 +99,46 @@ func withLeaseTTL(ttl time.Duration) etcdregistry.Option {
 
 // drainingRegistry delays the return of Deregister: Kitex stops the
 // listener right after it, and gateways should have stopped routing here
-// by then.
+// by then. It deregisters only what it registered: registry-etcd v0.3.0
+// dereferences a nil pointer when asked to deregister an instance it never
+// registered (a replica stopped before its registration, or whose
+// registration failed), and a registration that would come after the
+// deregistration is not made.
 type drainingRegistry struct {
 	registry.Registry
 	drain time.Duration
 	log   *slog.Logger
+
+	mu         sync.Mutex
+	registered bool // Register succeeded
+	stopped    bool // Deregister was called
 }
 
 func (d *drainingRegistry) Register(info *registry.Info) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return nil
+	}
 	err := d.Registry.Register(info)
+	d.registered = err == nil
 	d.log.Info("registered in etcd", "service", info.ServiceName, "addr", info.Addr.String(), "error", err)
 	return err
 }
 
 func (d *drainingRegistry) Deregister(info *registry.Info) error {
-	err := d.Registry.Deregister(info)
+	d.mu.Lock()
+	d.stopped = true
+	registered := d.registered
+	var err error
+	if registered {
+		err = d.Registry.Deregister(info)
+	}
+	d.mu.Unlock()
+	if !registered {
+		d.log.Info("stopping before registering in etcd: nothing to deregister", "addr", info.Addr.String())
+		return nil
+	}
 	d.log.Info("deregistered from etcd; draining", "addr", info.Addr.String(), "drain", d.drain, "error", err)
 	time.Sleep(d.drain)
 	return err

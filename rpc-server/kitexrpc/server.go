@@ -79,6 +79,7 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 		// in memory. The codec refuses a request over the bound before
 		// reading its payload (see boundedCodec).
 		server.WithCodec(newBoundedCodec(cfg.MaxRequestBytes)),
+		server.WithTransHandlerFactory(transports(cfg.MaxRequestBytes)),
 		server.WithReadWriteTimeout(ReadTimeout),
 		server.WithMaxConnIdleTime(IdleTimeout),
 		// TTHeader carries the request id; Framed clients (such as gateways

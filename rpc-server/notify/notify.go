@@ -4,7 +4,8 @@
 // A replica learns of new messages two ways. Its own sends reach it
 // through Sent, at once. Messages other replicas commit it learns from
 // the database, the one thing every replica shares: while anyone waits,
-// one goroutine asks the store every Interval for the chats whose newest
+// one goroutine asks the store every Interval (backing off to IdleFactor
+// times Interval while it finds nothing) for the chats whose newest
 // send time lies within the last Lookback (Store.Heads: one index range
 // scan of the chats table, as long as its answer), and wakes the waiters
 // of those chats whose cursor the chat has reached. That costs one query
@@ -69,8 +70,10 @@ type Source interface {
 
 // Config tunes a Notifier. Zero fields take the defaults.
 type Config struct {
-	// Interval is how often the source is asked while anyone waits
-	// (default DefaultInterval).
+	// Interval is how often the source is asked while anyone waits and
+	// it reports messages (default DefaultInterval). While it reports
+	// none, the interval doubles up to IdleFactor times Interval, and
+	// returns to Interval at the first look that finds a message.
 	Interval time.Duration
 	// Lookback is how far back each look reaches (default
 	// DefaultLookback); see the package comment.
@@ -104,6 +107,13 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// IdleFactor is how much longer than Config.Interval the looks grow apart
+// while they find nothing: 10,000 idle long polls on the embedded store
+// cost the replica 2.4% of a core in looks every 5 ms; every 20 ms, a
+// quarter of that, for at most 15 ms more before the first message that
+// ends a quiet spell is noticed.
+const IdleFactor = 4
+
 // lookTimeout bounds one look at the source.
 const lookTimeout = time.Second
 
@@ -116,6 +126,7 @@ type Notifier struct {
 	chats   map[pigeonhole.ChatID]map[*waiter]int64 // chat → its waiters → their From
 	members map[string]map[*waiter]int64            // member → their inbox waiters → From
 	stopped bool
+	waiters int64 // calls in Wait
 
 	busy     chan struct{} // the first waiter arrived: start looking
 	stop     chan struct{}
@@ -155,6 +166,7 @@ func (n *Notifier) Wait(ctx context.Context, watches []pigeonhole.Watch) bool {
 		n.mu.Unlock()
 		return false
 	}
+	n.waiters++
 	first := n.waiting() == 0
 	for _, watch := range watches {
 		if watch.Member != "" {
@@ -177,6 +189,7 @@ func (n *Notifier) Wait(ctx context.Context, watches []pigeonhole.Watch) bool {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.waiters--
 	for _, watch := range watches {
 		if watch.Member != "" {
 			remove(n.members, watch.Member, w)
@@ -254,6 +267,13 @@ func (n *Notifier) Waiting() int {
 	return n.waiting()
 }
 
+// Waiters returns the number of calls waiting now.
+func (n *Notifier) Waiters() int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.waiters
+}
+
 // waiting is Waiting with n.mu held.
 func (n *Notifier) waiting() int { return len(n.chats) + len(n.members) }
 
@@ -287,7 +307,8 @@ func release(ws map[*waiter]int64) {
 	}
 }
 
-// look asks the source for recent heads every Interval while anyone waits.
+// look asks the source for recent heads every Interval while anyone waits
+// (up to IdleFactor times less often while it finds none).
 func (n *Notifier) look() {
 	defer close(n.done)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -297,7 +318,8 @@ func (n *Notifier) look() {
 		cancel()
 	}()
 	failing := false
-	timer := time.NewTimer(n.cfg.Interval)
+	interval := n.cfg.Interval
+	timer := time.NewTimer(interval)
 	defer timer.Stop()
 	for {
 		if n.Waiting() == 0 {
@@ -307,13 +329,18 @@ func (n *Notifier) look() {
 				return
 			}
 		}
-		timer.Reset(n.cfg.Interval)
+		timer.Reset(interval)
 		select {
 		case <-timer.C:
 		case <-n.stop:
 			return
 		}
-		err := n.lookOnce(ctx)
+		found, err := n.lookOnce(ctx)
+		if found {
+			interval = n.cfg.Interval
+		} else {
+			interval = min(2*interval, IdleFactor*n.cfg.Interval)
+		}
 		switch {
 		case err != nil && !failing && ctx.Err() == nil:
 			n.cfg.Logger.Warn("notify: looking for new messages failed; waiting pulls wake only on this replica's sends until it works again", "error", err)
@@ -324,19 +351,20 @@ func (n *Notifier) look() {
 	}
 }
 
-// lookOnce wakes the waiters of every chat the source reports.
-func (n *Notifier) lookOnce(ctx context.Context) error {
+// lookOnce wakes the waiters of every chat the source reports, and
+// reports whether it reported any.
+func (n *Notifier) lookOnce(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, lookTimeout)
 	defer cancel()
 	since := n.cfg.Now().Add(-n.cfg.Lookback).UnixMicro()
 	heads, err := n.src.Heads(ctx, since, n.cfg.MaxHeads)
 	if err != nil {
-		return err
+		return false, err
 	}
 	n.mu.Lock()
 	for _, h := range heads {
 		n.wake(h.Chat, h.LastSendTime)
 	}
 	n.mu.Unlock()
-	return nil
+	return len(heads) > 0, nil
 }

@@ -21,6 +21,8 @@ type Notifier interface {
 	pigeonhole.Notifier
 	// Waiting is the number of chats waited on now.
 	Waiting() int
+	// Waiters is the number of calls waiting now.
+	Waiters() int64
 	// Stop answers every waiter at once, and every later Wait.
 	Stop()
 }
@@ -126,9 +128,15 @@ func testWaitIgnoresOtherChats(t *testing.T, opener Opener, newNotifier NewNotif
 	defer cancel()
 	go func() { woken <- n.Wait(c, []pigeonhole.Watch{{Chat: chat, From: 0}}) }()
 	untilWaiting(t, n, 1)
+	if got := n.Waiters(); got != 1 {
+		t.Fatalf("%d calls waiting, want 1", got)
+	}
 	send(t, svc, "a1:a3", "a1", "elsewhere")
 	if <-woken {
 		t.Fatalf("a send to another chat woke the waiter")
+	}
+	if got := n.Waiters(); got != 0 {
+		t.Fatalf("%d calls waiting after the wait ended, want 0", got)
 	}
 }
 

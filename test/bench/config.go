@@ -38,6 +38,15 @@ Scenarios:
   ping       GET /ping, the gateway's ceiling
   inbox      GET /api/inbox, the first page (--limit chats) of a random one of --members members,
              each in --member-chats two-member chats holding a message
+  pull-newest
+             GET /api/pull of the newest --limit messages (reverse=true, cursor 0) of a random
+             one of --chats chats, after --prefill messages were sent to each; each page must
+             hold the chat's newest messages
+  poll-tail  GET /api/pull polls of a chat's tail with next_cursor while nothing new arrives
+             (after the prefill; each connection first reads its chat's newest message to get
+             the cursor); each answer must be the empty page with the same next_cursor
+  latency    one connection (-c is ignored): a ping, a pull-newest pull and a send, in turn;
+             percentiles of each kind on their own
 
 Flags:
 `
@@ -60,13 +69,14 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&o.Requests, "requests", 0, "measured requests, instead of --duration")
 	fs.Float64Var(&o.Rate, "rate", 0, "open loop: requests per second in total, latency counted from each request's intended start (0: closed loop)")
 	fs.IntVar(&o.Chats, "chats", o.Chats, "distinct chats the load spreads over")
-	fs.IntVar(&o.Prefill, "prefill", o.Prefill, "messages sent to each chat before pull and mixed measure")
+	fs.IntVar(&o.Prefill, "prefill", o.Prefill, "messages sent to each chat before pull, pull-newest, poll-tail, latency and mixed measure")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "load before the measurement, excluded from the figures")
 	fs.StringVar(&ratio, "ratio", "1:4", "mixed: sends:pulls")
 	fs.IntVar(&o.Senders, "senders", o.Senders, "follow: sending connections")
 	fs.IntVar(&o.Followers, "followers", o.Followers, "follow: followers tailing the chats")
+	fs.StringVar(&o.FollowTarget, "follow-target", o.FollowTarget, "follow: base URL the followers pull through, such as a second gateway (default: --target)")
 	fs.IntVar(&o.TextBytes, "text-bytes", o.TextBytes, "bytes of text per message")
-	fs.IntVar(&o.Limit, "limit", o.Limit, "pull and mixed: messages per page; inbox: chats per page")
+	fs.IntVar(&o.Limit, "limit", o.Limit, "pull scenarios and mixed: messages per page; inbox: chats per page")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of one request")
 	fs.DurationVar(&o.Poll, "poll", o.Poll, "follow: pause after a pull that found no more messages")
 	fs.DurationVar(&o.Wait, "wait", o.Wait, "follow: long-poll: each pull carries wait_ms of this (0: poll, pausing --poll when caught up)")

@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,8 +30,10 @@ const idleWindow = 30 * time.Second
 // BenchmarkIdleLongPolls holds idleWaiters long polls (wait_ms 30000), each
 // on a chat of its own, through one gateway and one replica on the
 // embedded store, with nothing sent; each poll that expires polls again.
-// Once all wait, it measures over idleWindow the CPU both servers use
-// together, in percent of one core, and each one's RSS. Run it without
+// Once all wait, it measures the CPU both servers use together, in percent
+// of one core: %cpu-waiting until the first poll expires (holding the
+// waits only), then %cpu-both over idleWindow (every poll expires and is
+// renewed once in it); and each one's RSS at the end. Run it without
 // -race (a race build measures the detector):
 //
 //	go test -run '^$' -bench IdleLongPolls -benchtime 1x ./test/bench
@@ -37,9 +41,10 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	if harness.RaceEnabled {
 		b.Skip("servers built with -race measure the detector")
 	}
-	// Each waiter holds a socket in this process and in the replica, and
-	// two in the gateway (client side and RPC side): where the open-file
-	// limit cannot be raised far enough, fewer waiters are held.
+	// Each waiter holds a socket in this process and one in the gateway
+	// (the gateway's waiting calls share a few connections to the
+	// replica): where the open-file limit cannot be raised far enough,
+	// fewer waiters are held.
 	want := idleWaiters
 	if v := os.Getenv("PIGEONHOLE_IDLE_WAITERS"); v != "" {
 		var err error
@@ -47,15 +52,35 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 			b.Fatalf("PIGEONHOLE_IDLE_WAITERS=%q: want a positive number", v)
 		}
 	}
-	limit := raiseOpenFiles(uint64(2*want + 500))
-	waiters := min(want, (int(limit)-500)/2)
+	limit := raiseOpenFiles(uint64(want + 500))
+	waiters := min(want, int(limit)-500)
 	if waiters < want/2 {
 		b.Skipf("%d open files per process hold only %d waiters", limit, waiters)
 	}
 	b.Logf("%d long polls (open-file limit %d)", waiters, limit)
-	rpc := harness.StartRPCServer(b, harness.RPCOptions{})
+	// PIGEONHOLE_IDLE_PROFILE=dir keeps CPU profiles of both servers,
+	// taken over the quiet window, and their heap profiles at the end, in
+	// dir.
+	profiles := os.Getenv("PIGEONHOLE_IDLE_PROFILE")
+	var rpcArgs, gwArgs []string
+	// PIGEONHOLE_IDLE_MEMORY_LIMIT_MIB=n runs both servers with
+	// --memory-limit-mib n instead of their default.
+	var limitArgs []string
+	if v := os.Getenv("PIGEONHOLE_IDLE_MEMORY_LIMIT_MIB"); v != "" {
+		limitArgs = []string{"--memory-limit-mib", v}
+	}
+	if profiles != "" {
+		for _, args := range []*[]string{&rpcArgs, &gwArgs} {
+			addr, err := harness.FreeAddr()
+			if err != nil {
+				b.Fatal(err)
+			}
+			*args = []string{"--pprof-addr", addr}
+		}
+	}
+	rpc := harness.StartRPCServer(b, harness.RPCOptions{ExtraArgs: append(rpcArgs, limitArgs...)})
 	gw := harness.StartGateway(b, harness.GatewayOptions{Services: []string{rpc.Addr},
-		ExtraArgs: []string{"--max-waiters", strconv.Itoa(waiters)}})
+		ExtraArgs: append(append([]string{"--max-waiters", strconv.Itoa(waiters)}, gwArgs...), limitArgs...)})
 	client := &http.Client{
 		Timeout:   time.Minute,
 		Transport: &http.Transport{MaxIdleConnsPerHost: waiters, DisableCompression: true},
@@ -63,6 +88,7 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var polls, failures atomic.Int64
+	first := time.Now() // the first poll's start: no poll expires before first+30s
 	for i := range waiters {
 		url := fmt.Sprintf("%s/api/pull?chat=idle%d:peer&wait_ms=30000", gw.URL, i)
 		go func() {
@@ -87,16 +113,39 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 			b.Fatalf("%v of %d long polls waiting after 2 minutes (%v; %d failed polls)", waiting, waiters, err, failures.Load())
 		}
 	}
+	// Between the last poll's start and the first one's expiry, nobody
+	// polls: the servers only hold the waits (and look for new messages).
+	quiet := time.Until(first.Add(30*time.Second)) - time.Second
+	if quiet < 5*time.Second {
+		b.Fatalf("the polls took %v to start: no quiet window before they expire", time.Since(first))
+	}
+	pollsBefore, before := polls.Load(), cpuTime(b, rpc.PID())+cpuTime(b, gw.PID())
+	if profiles != "" {
+		cpu := fmt.Sprintf("profile?seconds=%d", int(quiet.Seconds())-1)
+		go saveProfile(b, rpcArgs[1], cpu, filepath.Join(profiles, "rpc-server.pprof"))
+		go saveProfile(b, gwArgs[1], cpu, filepath.Join(profiles, "http-server.pprof"))
+	}
+	time.Sleep(quiet)
+	waitingPercent := 100 * (cpuTime(b, rpc.PID()) + cpuTime(b, gw.PID()) - before).Seconds() / quiet.Seconds()
+	if n := polls.Load() - pollsBefore; n != 0 {
+		b.Fatalf("%d new polls in the quiet window", n)
+	}
+	b.Logf("quiet window of %v: %.1f%% of a core", quiet.Round(time.Second), waitingPercent)
 	b.ResetTimer()
 	var cpuPercent float64
 	for range b.N {
 		pollsBefore, before := polls.Load(), cpuTime(b, rpc.PID())+cpuTime(b, gw.PID())
 		time.Sleep(idleWindow)
+		if profiles != "" {
+			saveProfile(b, rpcArgs[1], "heap", filepath.Join(profiles, "rpc-server.heap.pprof"))
+			saveProfile(b, gwArgs[1], "heap", filepath.Join(profiles, "http-server.heap.pprof"))
+		}
 		cpuPercent = 100 * (cpuTime(b, rpc.PID()) + cpuTime(b, gw.PID()) - before).Seconds() / idleWindow.Seconds()
 		b.Logf("%d new polls in the window", polls.Load()-pollsBefore)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(waiters), "waiters")
+	b.ReportMetric(waitingPercent, "%cpu-waiting")
 	b.ReportMetric(cpuPercent, "%cpu-both")
 	b.ReportMetric(rssMiB(b, rpc.PID()), "MiB-rss-replica")
 	b.ReportMetric(rssMiB(b, gw.PID()), "MiB-rss-gateway")
@@ -104,6 +153,25 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 		b.Errorf("%d long polls failed", n)
 	}
 	cancel()
+}
+
+// saveProfile saves to path the profile (a path under /debug/pprof/) of
+// the server whose profiling endpoints listen on addr.
+func saveProfile(tb testing.TB, addr, profile, path string) {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", addr, profile))
+	if err != nil {
+		tb.Errorf("profile of %s: %v", addr, err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err == nil {
+		_, err = io.Copy(f, resp.Body)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		tb.Errorf("profile of %s: %v", addr, err)
+	}
 }
 
 // getDiscard GETs url and reads the answer, which must be 200.

@@ -275,28 +275,38 @@ func TestJMeterPlan(t *testing.T) {
 		}
 	})
 
-	t.Run("FollowersLongPollFromNextCursor", func(t *testing.T) {
-		if _, ok := groups["Followers"]; !ok {
-			t.Fatal("no thread group named Followers")
-		}
-		s, ok := samplers["follow"]
+	// longPoll checks sampler name: a GET of path whose answer's
+	// next_cursor becomes ${variable} for the next one, with a response
+	// timeout that allows the wait.
+	longPoll := func(t *testing.T, name, path, variable string) {
+		s, ok := samplers[name]
 		if !ok {
-			t.Fatal("no sampler named follow")
+			t.Fatalf("no sampler named %s", name)
 		}
-		wantProp(t, "follow", s, "HTTPSampler.method", "GET")
-		wantProp(t, "follow", s, "HTTPSampler.path", "/api/pull?chat=stress1:stress2&cursor=${follow_cursor}&limit=100&wait_ms=${__P(wait_ms,5000)}")
-		// The answer may take wait_ms: the response timeout must allow it.
-		wantProp(t, "follow", s, "HTTPSampler.response_timeout", "40000")
+		wantProp(t, name, s, "HTTPSampler.method", "GET")
+		wantProp(t, name, s, "HTTPSampler.path", path)
+		wantProp(t, name, s, "HTTPSampler.response_timeout", "40000")
 		var extractors []element
-		for _, e := range scope["follow"] {
+		for _, e := range scope[name] {
 			if e.XMLName.Local == "JSONPostProcessor" {
 				extractors = append(extractors, e)
 			}
 		}
 		x := only(t, "JSONPostProcessor", extractors)
-		wantProp(t, "next_cursor extractor", x, "JSONPostProcessor.referenceNames", "follow_cursor")
+		wantProp(t, "next_cursor extractor", x, "JSONPostProcessor.referenceNames", variable)
 		wantProp(t, "next_cursor extractor", x, "JSONPostProcessor.jsonPathExprs", "$.next_cursor")
+	}
+
+	t.Run("FollowersLongPollFromNextCursor", func(t *testing.T) {
+		if _, ok := groups["Followers"]; !ok {
+			t.Fatal("no thread group named Followers")
+		}
+		longPoll(t, "follow", "/api/pull?chat=stress1:stress2&cursor=${follow_cursor}&limit=100&wait_ms=${__P(wait_ms,5000)}", "follow_cursor")
 		wantProp(t, "plan", only(t, "TestPlan", plan.all("TestPlan")), "Argument.name", "follow_cursor")
+	})
+
+	t.Run("FollowersLongPollTheInboxFromNextCursor", func(t *testing.T) {
+		longPoll(t, "follow inbox", "/api/inbox?member=stress2&limit=20&cursor=${inbox_cursor}&wait_ms=${__P(wait_ms,5000)}", "inbox_cursor")
 	})
 
 	t.Run("ReportsASummary", func(t *testing.T) {

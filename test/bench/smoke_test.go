@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,6 +137,39 @@ func TestSmoke(t *testing.T) {
 		requireOp(t, res, "inbox", 10) // five statements a page: slower than a send under -race
 		if res.Prefill == nil || res.Prefill.Messages != 36 {
 			t.Errorf("prefill: got %+v, want 36 messages", res.Prefill)
+		}
+	})
+
+	t.Run("PullNewest", func(t *testing.T) {
+		res := smokeRun(t, gw.URL, append([]string{"--scenario", "pull-newest", "--chats", "4", "--prefill", "15"}, short...)...)
+		pull := requireOp(t, res, "pull", 20)
+		// Every newest page of a chat of 15 holds the newest 10 (smokeRun
+		// fails on any page that does not).
+		if got, want := pull.Messages, 10*pull.Requests; got != want {
+			t.Errorf("messages: got %d in %d pulls, want %d", got, pull.Requests, want)
+		}
+	})
+
+	t.Run("PollTail", func(t *testing.T) {
+		res := smokeRun(t, gw.URL, append([]string{"--scenario", "poll-tail", "--chats", "3", "--prefill", "5"}, short...)...)
+		if pull := requireOp(t, res, "pull", 20); pull.Messages != 0 {
+			t.Errorf("tail polls received %d messages, want none", pull.Messages)
+		}
+	})
+
+	t.Run("Latency", func(t *testing.T) {
+		res := smokeRun(t, gw.URL, "--scenario", "latency", "-c", "8", "--chats", "2", "--prefill", "12",
+			"--duration", "1s", "--warmup", "200ms")
+		if got, want := res.Options.Concurrency, 1; got != want {
+			t.Errorf("concurrency: got %d, want %d", got, want)
+		}
+		ping, pull, send := requireOp(t, res, "ping", 10), requireOp(t, res, "pull", 10), requireOp(t, res, "send", 10)
+		// One connection takes the three in turn.
+		if n := []int64{ping.Requests, pull.Requests, send.Requests}; slices.Max(n)-slices.Min(n) > 1 {
+			t.Errorf("requests of ping, pull, send: %v, want one of each in turn", n)
+		}
+		if got, want := pull.Messages, 10*pull.Requests; got != want {
+			t.Errorf("messages: got %d in %d pulls, want full newest pages, %d", got, pull.Requests, want)
 		}
 	})
 

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/shared/envflag"
@@ -86,5 +88,35 @@ func TestServeProfiles(t *testing.T) {
 			t.Fatal("profiles still served after the context ended")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestGrowMemoryLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(100 << 20)) // as Start sets it
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int64
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			program.Settings{MemoryLimitMiB: 100}.GrowMemoryLimit(ctx, func(string) string { return "" }, 1<<20, n.Load)
+		}()
+		for _, waiting := range []int64{0, 10, 3} {
+			n.Store(waiting)
+			time.Sleep(time.Second)
+			synctest.Wait()
+			if got, want := debug.SetMemoryLimit(-1), (100+waiting)<<20; got != want {
+				t.Fatalf("%d waiting: limit %d MiB, want %d MiB", waiting, got>>20, want>>20)
+			}
+		}
+		cancel()
+		<-done
+	})
+	// No limit, or GOMEMLIMIT: nothing to grow.
+	before := debug.SetMemoryLimit(-1)
+	program.Settings{}.GrowMemoryLimit(t.Context(), func(string) string { return "" }, 1<<20, func() int64 { return 10 })
+	program.Settings{MemoryLimitMiB: 100}.GrowMemoryLimit(t.Context(), func(string) string { return "1GiB" }, 1<<20, func() int64 { return 10 })
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Fatalf("limit changed to %d without a limit of its own", got)
 	}
 }

@@ -1,9 +1,11 @@
 // Command suite is `make bench`: it builds pigeonhole, starts it on the
 // embedded store and on a throwaway MariaDB, runs a fixed set of load
-// benchmarks against each (ping, send, pull, mixed, follow, reference, and
-// send and pull at c=2000) a few times, records the servers' peak memory,
-// and writes the medians to docs/benchmarks.md with the plots in
-// docs/benchmarks.html and every run's figures in docs/benchmarks-raw/.
+// benchmarks against each (ping, send, pull, newest-page pull, tail poll,
+// c=1 latency, mixed, follow, reference, and send and pull at c=2000) a few
+// times, records the servers' peak memory, and writes the medians, with a
+// table of the performance targets met and missed, to docs/benchmarks.md,
+// the plots to docs/benchmarks.html and every run's figures to
+// docs/benchmarks-raw/.
 //
 //	go run ./test/bench/suite [--out docs] [--runs 3] [--duration 3s] [--stores embedded,mysql]
 package main

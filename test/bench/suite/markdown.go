@@ -39,11 +39,12 @@ func writeMarkdown(w io.Writer, d document) error {
 	fmt.Fprintf(&b, "Plots of every benchmark's median run: [%s](%s).\n\n", d.PlotsFile, d.PlotsFile)
 	writeMethod(&b, d)
 	writeMachine(&b, d)
+	writeTargets(&b, d)
 	for _, store := range storesOf(d.Outcomes) {
 		writeStore(&b, store, d.Outcomes)
 	}
 	if len(d.Memory) > 0 {
-		fmt.Fprintf(&b, "\n## Peak memory\n\nPeak resident set size (VmHWM) of each server over the whole suite, c=2000 included (target ≤ 200 MB):\n\n")
+		fmt.Fprintf(&b, "\n## Peak memory\n\nPeak resident set size (VmHWM) of each server over the whole suite, c=2000 included (target ≤ 256 MiB):\n\n")
 		fmt.Fprintf(&b, "| store | process | peak RSS (MiB) |\n|---|---|--:|\n")
 		for _, m := range d.Memory {
 			fmt.Fprintf(&b, "| %s | %s | %.0f |\n", m.store, m.process, m.mib)
@@ -81,7 +82,14 @@ func writeMethod(b *strings.Builder, d document) {
   messages, each from a random message of a random one of 16 chats prefilled with 100
   messages; pull 10k-chat: the same from one chat of 10,000 messages, the pull target's shape
   (the prefill reads each chat back once, so its history is in the range cache). mixed: one
-  send per four pulls. follow: 4 senders and 4 followers on 4 chats,
+  send per four pulls. pull-newest: GET /api/pull of the newest 10 messages (reverse=true,
+  cursor=0, in query parameters) of a random one of %d chats of %d messages. poll-tail: each
+  connection reads its chat's newest message (chats as for pull-newest), pulls forward from it
+  to get next_cursor, then polls with that cursor while nothing is sent: every answer must be
+  the empty page with the same next_cursor (no wait_ms). latency: one connection making a ping,
+  a newest-page pull and a send in turn, over the chats of pull-newest, each kind timed on its
+  own; the pull's page must start with the message the last send to that chat stored. Every
+  answer is checked; a wrong page counts as an error. follow: 4 senders and 4 followers on 4 chats,
   followers tailing with next_cursor; delivery latency runs from a send's acknowledgement to
   a follower seeing the message, and every run verifies exactly-once, in-order delivery.
   reference: the original assignment's JMeter plan (20 threads × 10 sends, 10 s ramp-up),
@@ -90,7 +98,7 @@ func writeMethod(b *strings.Builder, d document) {
 - Reproduce one benchmark by hand with, for example,
   `+"`go run ./test/bench --scenario send --target http://127.0.0.1:8080 -c 200 --duration %v`"+`.
 
-`, d.Runs, d.Duration, d.Warmup, historyWarmup, d.Duration)
+`, d.Runs, d.Duration, d.Warmup, historyWarmup, newestChats, newestPrefill, d.Duration)
 }
 
 // writeMachine describes the machine from /proc/cpuinfo, nproc and free,
@@ -187,7 +195,9 @@ func writeStore(b *strings.Builder, store string, outcomes []outcome) {
 		// Follow and reference are paced by their own rules (pollers,
 		// a ramp-up), not by what the server can take.
 		vs := "–"
-		if paced := o.bench.opts.Scenario == load.ScenarioFollow || o.bench.opts.Scenario == load.ScenarioReference; ping > 0 && !paced {
+		// So is latency, one request at a time.
+		if paced := o.bench.opts.Scenario == load.ScenarioFollow || o.bench.opts.Scenario == load.ScenarioReference ||
+			o.bench.opts.Scenario == load.ScenarioLatency; ping > 0 && !paced {
 			vs = fmt.Sprintf("%.0f%%", 100*f.Throughput/ping)
 		}
 		fmt.Fprintf(b, "| %s | %d | %.0f | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %d |\n",
@@ -195,6 +205,12 @@ func writeStore(b *strings.Builder, store string, outcomes []outcome) {
 		if o.runs[0].Follow != nil {
 			notes = append(notes, fmt.Sprintf("follow: delivery latency p50 %.2f ms, p99 %.2f ms; delivery verified in %d of %d runs.",
 				f.DeliveryP50, f.DeliveryP99, f.Verified, len(o.runs)))
+		}
+		if o.bench.opts.Scenario == load.ScenarioLatency {
+			notes = append(notes, fmt.Sprintf("latency: p50 / p99 of ping %.3f / %.3f ms, newest-page pull %.3f / %.3f ms, send %.3f / %.3f ms (medians).",
+				median(o.runs, opP50(load.OpPing)), median(o.runs, opP99(load.OpPing)),
+				median(o.runs, opP50(load.OpPull)), median(o.runs, opP99(load.OpPull)),
+				median(o.runs, opP50(load.OpSend)), median(o.runs, opP99(load.OpSend))))
 		}
 		if r := f.Reference; r != nil {
 			notes = append(notes, fmt.Sprintf("reference, JMeter Summary Report (medians): %d samples, average %.0f ms, "+

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/test/bench/internal/load"
@@ -22,6 +23,28 @@ type benchmark struct {
 // reader of that history meets rather than the cache filling.
 const historyWarmup = 3 * time.Second
 
+// Names of the benchmarks that the targets table reads.
+const (
+	benchPing     = "ping c=200"
+	benchSend20   = "send c=20"
+	benchSend200  = "send c=200"
+	benchNewest   = "pull-newest c=200"
+	benchTail     = "poll-tail c=200"
+	benchLatency  = "latency c=1"
+	benchSend2000 = "send c=2000"
+	benchPull2000 = "pull c=2000"
+)
+
+// The newest-page, tail and latency benchmarks read newestChats chats of
+// newestPrefill messages each: as many chats as a client opens in the
+// measurement they are compared with, each with more history than a page
+// (so the newest page is full and has more behind it), and a prefill
+// small enough (2,000 sends) to repeat before every run.
+const (
+	newestChats   = 100
+	newestPrefill = 20
+)
+
 // plan returns the suite's benchmarks against target, each measured for
 // duration after warmup (the reference scenario keeps its own shape).
 func plan(target string, duration, warmup time.Duration) []benchmark {
@@ -35,11 +58,18 @@ func plan(target string, duration, warmup time.Duration) []benchmark {
 		}
 		return o
 	}
+	newest := func(o *load.Options) { o.Chats, o.Prefill = newestChats, newestPrefill }
 	return []benchmark{
-		{"ping c=200", with(load.ScenarioPing, 200, nil)},
-		{"send c=20", with(load.ScenarioSend, 20, nil)},
-		{"send c=200", with(load.ScenarioSend, 200, nil)},
+		{benchPing, with(load.ScenarioPing, 200, nil)},
+		{benchSend20, with(load.ScenarioSend, 20, nil)},
+		{benchSend200, with(load.ScenarioSend, 200, nil)},
 		{"pull c=200", with(load.ScenarioPull, 200, nil)},
+		// The pulls a client makes most: the newest page when a chat
+		// opens, and polls of its tail that find nothing new.
+		{benchNewest, with(load.ScenarioPullNewest, 200, newest)},
+		{benchTail, with(load.ScenarioPollTail, 200, newest)},
+		// What one request costs when it waits for nothing else.
+		{benchLatency, with(load.ScenarioLatency, 1, newest)},
 		// The pull target: pages of 10 from random places in a
 		// chat of 10,000 messages (on MySQL in a table of a million rows),
 		// measured once the caches hold the chat's pages.
@@ -53,8 +83,8 @@ func plan(target string, duration, warmup time.Duration) []benchmark {
 		{"inbox c=200", with(load.ScenarioInbox, 200, nil)},
 		{"reference 20×10", with(load.ScenarioReference, 20, nil)},
 		// Overload: the target is zero errors, queueing rather than failing.
-		{"send c=2000", with(load.ScenarioSend, 2000, nil)},
-		{"pull c=2000", with(load.ScenarioPull, 2000, nil)},
+		{benchSend2000, with(load.ScenarioSend, 2000, nil)},
+		{benchPull2000, with(load.ScenarioPull, 2000, nil)},
 	}
 }
 
@@ -73,8 +103,8 @@ func runBenchmark(ctx context.Context, store string, b benchmark, n int, log io.
 		if err != nil {
 			return out, fmt.Errorf("%s on %s, run %d: %w", b.name, store, i+1, err)
 		}
-		fmt.Fprintf(log, "  %-16s run %d: %9.1f req/s  p50 %7.3f ms  p99 %7.3f ms  errors %d%s\n",
-			b.name, i+1, res.Total.Throughput, res.Total.Latency.P50, res.Total.Latency.P99, res.Total.Errors, verdict(res))
+		fmt.Fprintf(log, "  %-19s run %d: %9.1f req/s  p50 %7.3f ms  p99 %7.3f ms  errors %d%s%s\n",
+			b.name, i+1, res.Total.Throughput, res.Total.Latency.P50, res.Total.Latency.P99, res.Total.Errors, verdict(res), opP50s(res))
 		out.runs = append(out.runs, res)
 	}
 	return out, nil
@@ -90,6 +120,19 @@ func verdict(res *load.Result) string {
 	default:
 		return fmt.Sprintf("  follow: FAILED %v", res.Follow.AnomalyCounts)
 	}
+}
+
+// opP50s is, for a run of several kinds of request, each kind's p50, for
+// the log.
+func opP50s(res *load.Result) string {
+	if len(res.Ops) < 2 {
+		return ""
+	}
+	var b strings.Builder
+	for _, op := range res.Ops {
+		fmt.Fprintf(&b, "  %s p50 %.3f ms", op.Op, op.Latency.P50)
+	}
+	return b.String()
 }
 
 // figures are the medians of a benchmark's runs (errors are summed).

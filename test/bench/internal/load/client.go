@@ -204,6 +204,14 @@ func (c *Client) PullPrefix(chat string, limit int) string {
 		"&limit=" + strconv.Itoa(limit) + "&reverse=false&cursor="
 }
 
+// NewestURL returns the URL of a reverse pull of chat's newest limit
+// messages (cursor 0 is the newest), in query parameters as every pull of
+// the tool.
+func (c *Client) NewestURL(chat string, limit int) string {
+	return c.base + "/api/pull?chat=" + url.QueryEscape(chat) +
+		"&limit=" + strconv.Itoa(limit) + "&reverse=true&cursor=0"
+}
+
 // Pull gets pullURL (from PullURL). It succeeds on 200; when page is not nil
 // the answer is decoded into it.
 func (c *Client) Pull(ctx context.Context, as, pullURL string, page *Page) error {
@@ -293,6 +301,9 @@ func answer(status int, body []byte, into any) error {
 		err = into.decodeBody(body)
 	default:
 		err = json.Unmarshal(body, into)
+	}
+	if f, ok := errors.AsType[*Failure](err); ok {
+		return f // a well-formed answer that is the wrong one
 	}
 	if err != nil {
 		return &Failure{Kind: "body: not the API's JSON", Detail: err.Error()}

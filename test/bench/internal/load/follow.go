@@ -74,12 +74,20 @@ func (r *runner) follow(ctx context.Context) (*Result, error) {
 	sendersDone := make(chan struct{})
 	verifiers := make([]*Verifier, r.opts.Followers)
 	caughtUp := make([]time.Time, r.opts.Followers)
+	// The followers pull through FollowTarget, when given.
+	pulling, pullURL := r.client, chats.pullURL
+	if r.opts.FollowTarget != "" {
+		pulling = NewClient(r.opts.FollowTarget, r.opts.Followers, r.opts.Timeout)
+		defer pulling.Close()
+		pulling.creds = r.client.creds
+		pullURL = func(k int, cursor int64) string { return pulling.PullURL(chats.names[k], cursor, followPage) }
+	}
 	var wg sync.WaitGroup
 	for f := range verifiers {
 		verifiers[f] = NewVerifier(f)
 		acks := func() []Ack { return chatAcks(senders, f%nChats) }
 		wg.Go(func() {
-			r.tail(ctx, f, chats, f%nChats, verifiers[f], rec, &seen, &pulls, sendersDone, acks)
+			r.tail(ctx, f, pulling, pullURL, chats, f%nChats, verifiers[f], rec, &seen, &pulls, sendersDone, acks)
 			caughtUp[f] = time.Now()
 		})
 	}
@@ -172,7 +180,7 @@ func chatAcks(senders []*followSender, k int) []Ack {
 // the senders run. Once sendersDone is closed it keeps reading until it has
 // seen every acknowledged message of the chat (acks may be called then),
 // Drain has passed, or ctx ends.
-func (r *runner) tail(ctx context.Context, f int, chats *chatSet, k int, v *Verifier, rec *Recorder,
+func (r *runner) tail(ctx context.Context, f int, c *Client, pullURL func(k int, cursor int64) string, chats *chatSet, k int, v *Verifier, rec *Recorder,
 	seen, pulls *atomic.Int64, sendersDone <-chan struct{}, acks func() []Ack) {
 	worker := r.opts.Senders + f // its own recorder shard
 	var (
@@ -187,11 +195,11 @@ func (r *runner) tail(ctx context.Context, f int, chats *chatSet, k int, v *Veri
 		}
 		page = Page{Messages: page.Messages[:0]}
 		start := time.Now()
-		u := chats.pullURL(k, cursor)
+		u := pullURL(k, cursor)
 		if r.opts.Wait > 0 {
 			u += "&wait_ms=" + strconv.FormatInt(r.opts.Wait.Milliseconds(), 10)
 		}
-		err := r.client.Pull(ctx, chats.members[k][0], u, &page)
+		err := c.Pull(ctx, chats.members[k][0], u, &page)
 		now := time.Now()
 		pulls.Add(1)
 		select {

@@ -22,38 +22,51 @@ const (
 	ScenarioReference = "reference"
 	ScenarioPing      = "ping"
 	ScenarioInbox     = "inbox"
+	// ScenarioPullNewest reads the newest page of a chat, as a client
+	// opening it does.
+	ScenarioPullNewest = "pull-newest"
+	// ScenarioPollTail polls a chat's tail with next_cursor while nothing
+	// new arrives.
+	ScenarioPollTail = "poll-tail"
+	// ScenarioLatency times a ping, a newest-page pull and a send, one
+	// after the other on one connection.
+	ScenarioLatency = "latency"
 )
 
 // Scenarios lists every scenario name.
-var Scenarios = []string{ScenarioSend, ScenarioPull, ScenarioMixed, ScenarioFollow, ScenarioReference, ScenarioPing, ScenarioInbox}
+var Scenarios = []string{ScenarioSend, ScenarioPull, ScenarioMixed, ScenarioFollow, ScenarioReference, ScenarioPing, ScenarioInbox,
+	ScenarioPullNewest, ScenarioPollTail, ScenarioLatency}
 
 // Options is one run's configuration. The zero value of a field means its
 // default (see Defaults) except where noted.
 type Options struct {
 	Scenario    string        `json:"scenario"`
-	Target      string        `json:"target"`       // base URL, e.g. http://127.0.0.1:8080
-	Concurrency int           `json:"concurrency"`  // connections (workers); the reference scenario's threads
-	Duration    time.Duration `json:"duration_ns"`  // measured time, after Warmup; ignored when Requests > 0
-	Requests    int64         `json:"requests"`     // measured requests instead of a Duration
-	Rate        float64       `json:"rate"`         // requests/s for an open loop; 0 is a closed loop
-	Chats       int           `json:"chats"`        // distinct chats the load spreads over
-	Prefill     int           `json:"prefill"`      // messages per chat sent before pull and mixed measure
-	Warmup      time.Duration `json:"warmup_ns"`    // load that is not measured, before Duration
-	Sends       int           `json:"sends"`        // mixed: Sends sends per Pulls pulls
-	Pulls       int           `json:"pulls"`        //
-	Senders     int           `json:"senders"`      // follow: sending connections
-	Followers   int           `json:"followers"`    // follow: tailing readers
-	TextBytes   int           `json:"text_bytes"`   // length of each message's text
-	Limit       int           `json:"limit"`        // page size of the pull scenario's pulls
-	Timeout     time.Duration `json:"timeout_ns"`   // of one request
-	Poll        time.Duration `json:"poll_ns"`      // follow: wait after a pull that found nothing new
-	Wait        time.Duration `json:"wait_ns"`      // follow: each pull's wait_ms (a long poll); 0: poll every Poll
-	Drain       time.Duration `json:"drain_ns"`     // follow: how long followers may catch up after the senders stop
-	RampUp      time.Duration `json:"ramp_up_ns"`   // reference: time over which the threads start
-	Loops       int           `json:"loops"`        // reference: requests per thread
-	Members     int           `json:"members"`      // inbox: members whose inboxes are read
-	MemberChats int           `json:"member_chats"` // inbox: chats of each member, each with a message
-	Seed        uint64        `json:"seed"`         // of the random choices; 0 picks one
+	Target      string        `json:"target"`      // base URL, e.g. http://127.0.0.1:8080
+	Concurrency int           `json:"concurrency"` // connections (workers); the reference scenario's threads; always 1 for latency
+	Duration    time.Duration `json:"duration_ns"` // measured time, after Warmup; ignored when Requests > 0
+	Requests    int64         `json:"requests"`    // measured requests instead of a Duration
+	Rate        float64       `json:"rate"`        // requests/s for an open loop; 0 is a closed loop
+	Chats       int           `json:"chats"`       // distinct chats the load spreads over
+	Prefill     int           `json:"prefill"`     // messages per chat sent before the pull scenarios and mixed measure
+	Warmup      time.Duration `json:"warmup_ns"`   // load that is not measured, before Duration
+	Sends       int           `json:"sends"`       // mixed: Sends sends per Pulls pulls
+	Pulls       int           `json:"pulls"`       //
+	Senders     int           `json:"senders"`     // follow: sending connections
+	Followers   int           `json:"followers"`   // follow: tailing readers
+	// FollowTarget is the base URL the followers pull through (another
+	// gateway, say); empty: Target.
+	FollowTarget string        `json:"follow_target,omitempty"`
+	TextBytes    int           `json:"text_bytes"`   // length of each message's text
+	Limit        int           `json:"limit"`        // page size of the pull scenarios' pulls
+	Timeout      time.Duration `json:"timeout_ns"`   // of one request
+	Poll         time.Duration `json:"poll_ns"`      // follow: wait after a pull that found nothing new
+	Wait         time.Duration `json:"wait_ns"`      // follow: each pull's wait_ms (a long poll); 0: poll every Poll
+	Drain        time.Duration `json:"drain_ns"`     // follow: how long followers may catch up after the senders stop
+	RampUp       time.Duration `json:"ramp_up_ns"`   // reference: time over which the threads start
+	Loops        int           `json:"loops"`        // reference: requests per thread
+	Members      int           `json:"members"`      // inbox: members whose inboxes are read
+	MemberChats  int           `json:"member_chats"` // inbox: chats of each member, each with a message
+	Seed         uint64        `json:"seed"`         // of the random choices; 0 picks one
 	// Token is the bearer token of every request, for servers with
 	// authentication; its subject is then the first member of every chat.
 	// Never written to reports.
@@ -115,6 +128,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("unknown scenario %q: want one of %s", o.Scenario, strings.Join(Scenarios, ", "))
 	case !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://"):
 		return fmt.Errorf("target %q: want an http:// URL", o.Target)
+	case o.FollowTarget != "" && !strings.HasPrefix(o.FollowTarget, "http://") && !strings.HasPrefix(o.FollowTarget, "https://"):
+		return fmt.Errorf("follow target %q: want an http:// URL", o.FollowTarget)
 	case o.Concurrency < 1:
 		return errors.New("concurrency must be at least 1")
 	case o.Requests < 0 || o.Duration < 0 || o.Warmup < 0 || o.Rate < 0:
@@ -173,7 +188,7 @@ func (o Options) String() string {
 	}
 	fmt.Fprintf(&b, " after %v warm-up", o.Warmup)
 	switch o.Scenario {
-	case ScenarioPull:
+	case ScenarioPull, ScenarioPullNewest, ScenarioPollTail, ScenarioLatency:
 		fmt.Fprintf(&b, ", %d messages per chat, pages of %d", o.Prefill, o.Limit)
 	case ScenarioMixed:
 		fmt.Fprintf(&b, ", sends:pulls %d:%d, %d messages per chat", o.Sends, o.Pulls, o.Prefill)

@@ -21,6 +21,9 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Result, error)
 	if opts.Seed == 0 {
 		opts.Seed = rand.Uint64() | 1
 	}
+	if opts.Scenario == ScenarioLatency {
+		opts.Concurrency = 1 // latency without queueing: one request at a time
+	}
 	conns := opts.Concurrency
 	if opts.Scenario == ScenarioFollow {
 		conns = opts.Senders + opts.Followers
@@ -49,6 +52,12 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (*Result, error)
 		return r.ping(ctx)
 	case ScenarioInbox:
 		return r.inbox(ctx)
+	case ScenarioPullNewest:
+		return r.pullNewest(ctx)
+	case ScenarioPollTail:
+		return r.pollTail(ctx)
+	case ScenarioLatency:
+		return r.latency(ctx)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", opts.Scenario)
 }

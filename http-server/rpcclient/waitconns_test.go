@@ -1,0 +1,115 @@
+package rpcclient_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudwego/kitex/pkg/endpoint"
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
+	"github.com/cloudwego/kitex/server"
+
+	"github.com/pigeonhole-im/pigeonhole/http-server/rpcclient"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/kitex_gen/rpc"
+	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
+)
+
+// TestWaitingCallsShareConnections holds 200 long polls on distinct chats
+// and two waiting inbox calls at once: the service must see them all
+// arrive over at most rpcclient.WaitConnections connections, and each must
+// be answered with its own chat's message, woken in the reverse order of
+// their start (answers on a shared connection come back in any order).
+func TestWaitingCallsShareConnections(t *testing.T) {
+	const waiters = 200
+	var mu sync.Mutex
+	conns := map[string]bool{}
+	started := 0
+	svc := startService(t, server.WithMiddleware(func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, req, resp any) error {
+			if waiting(req) {
+				mu.Lock()
+				conns[rpcinfo.GetRPCInfo(ctx).From().Address().String()] = true
+				started++
+				mu.Unlock()
+			}
+			return next(ctx, req, resp)
+		}
+	}))
+	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{svc.addr}, Timeout: time.Second, MaxBatch: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	chat := func(i int) string { return fmt.Sprintf("a:w%03d", i) }
+
+	var wg sync.WaitGroup
+	for i := range waiters {
+		wg.Go(func() {
+			p, err := c.Pull(ctx, pigeonhole.PullRequest{Chat: chat(i), Wait: 20 * time.Second})
+			if err != nil {
+				t.Errorf("waiting pull %d: %v", i, err)
+				return
+			}
+			if len(p.Messages) != 1 || p.Messages[0].Text != fmt.Sprint(i) {
+				t.Errorf("waiting pull %d: got %+v, want its own message", i, p.Messages)
+			}
+		})
+	}
+	for _, member := range []string{"x", "y"} {
+		first, err := c.Inbox(ctx, pigeonhole.InboxRequest{Member: member})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			p, err := c.Inbox(ctx, pigeonhole.InboxRequest{Member: member, Cursor: first.NextCursor, Wait: 20 * time.Second})
+			if err != nil {
+				t.Errorf("waiting inbox call of %s: %v", member, err)
+				return
+			}
+			if len(p.Chats) != 1 || p.Chats[0].Chat.String() != "x:y" {
+				t.Errorf("waiting inbox call of %s: got %+v, want [x:y]", member, p.Chats)
+			}
+		})
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := started
+		mu.Unlock()
+		if n == waiters+2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d waiting calls reached the service", n, waiters+2)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // every call is waiting in the service
+	for i := waiters - 1; i >= 0; i-- {
+		if _, err := c.Send(ctx, pigeonhole.SendRequest{Chat: chat(i), Sender: "a", Text: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Send(ctx, pigeonhole.SendRequest{Chat: "x:y", Sender: "x", Text: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(conns) > rpcclient.WaitConnections {
+		t.Fatalf("%d waiting calls came over %d connections, want at most %d", waiters+2, len(conns), rpcclient.WaitConnections)
+	}
+	t.Logf("%d waiting calls came over %d connections", waiters+2, len(conns))
+}
+
+// waiting reports whether req, the arguments of an RPC, is a waiting
+// pull or inbox call.
+func waiting(req any) bool {
+	switch r := req.(type) {
+	case interface{ GetReq() *rpc.PullRequest }:
+		return r.GetReq().GetWaitMs() > 0
+	case interface{ GetReq() *rpc.InboxRequest }:
+		return r.GetReq().GetWaitMs() > 0
+	}
+	return false
+}
