@@ -197,8 +197,13 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []appendResult, err 
 		}
 	}()
 	b := newAppendBatchSQL(msgs)
-	if _, err := tx.ExecContext(ctx, b.lockChats(s.dialect), b.chatArgs...); err != nil {
-		return nil, err
+	// Where the write transaction locks the database (SQLite), the chats'
+	// rows need no lock of their own, and those that do not exist yet are
+	// created with the last send times below.
+	if s.dialect.LockRow != "" {
+		if _, err := tx.ExecContext(ctx, b.lockChats(s.dialect), b.chatArgs...); err != nil {
+			return nil, err
+		}
 	}
 	last := make(map[string]int64, len(b.chats))
 	if err := scanRows(ctx, tx, b.lastSendTimes(), b.chatArgs, scanLastSendTime(last)); err != nil {
