@@ -39,6 +39,7 @@ type config struct {
 	RangeCacheMiB int
 	MaxWait       time.Duration
 	WaitPoll      time.Duration
+	MaxWaiters    int
 	program.Settings
 	Auth     jwtauth.Settings
 	Etcd     []string
@@ -69,6 +70,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int(&cfg.RangeCacheMiB, "range-cache-mib", "PIGEONHOLE_RANGE_CACHE_MIB", 32,
 		"memory for history already read, answered without the database (new messages always come from it); 0: off")
 	fs.Duration(&cfg.MaxWait, "max-wait", "PIGEONHOLE_MAX_WAIT", pigeonhole.DefaultMaxWait, "longest a pull's or inbox call's wait_ms may wait")
+	fs.Int(&cfg.MaxWaiters, "max-waiters", "PIGEONHOLE_MAX_WAITERS", notify.DefaultMaxWaiters,
+		"most pulls and inbox calls waiting at once, from all gateways; more are answered at once, as without wait_ms")
 	fs.Duration(&cfg.WaitPoll, "wait-poll", "PIGEONHOLE_WAIT_POLL", notify.DefaultInterval,
 		"while pulls wait, how often the database is asked which chats took messages through other replicas (up to 4 times less often while none did)")
 	fs.List(&cfg.Etcd, "etcd", "PIGEONHOLE_ETCD", "", "etcd endpoints host:port[,host:port] to register in; empty: no registration")
@@ -108,8 +111,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.RangeCacheMiB < 0 {
 		return config{}, fmt.Errorf("--range-cache-mib must not be negative")
 	}
-	if cfg.MaxWait <= 0 || cfg.WaitPoll <= 0 {
-		return config{}, fmt.Errorf("--max-wait and --wait-poll must be positive")
+	if cfg.MaxWait <= 0 || cfg.WaitPoll <= 0 || cfg.MaxWaiters <= 0 {
+		return config{}, fmt.Errorf("--max-wait, --wait-poll and --max-waiters must be positive")
 	}
 	if cfg.MaxTextBytes <= 0 || cfg.MaxPull <= 0 || cfg.MaxGroup <= 0 {
 		return config{}, fmt.Errorf("--max-text-bytes, --max-pull and --max-group-members must be positive")
@@ -131,7 +134,7 @@ func (c config) logAttrs(redact func(string) string) []any {
 		"rpc_addr", c.RPCAddr, "advertise_addr", c.AdvertiseAddr, "store", store,
 		"max_text_bytes", c.MaxTextBytes, "max_pull", c.MaxPull, "max_page_bytes", c.MaxPageBytes, "max_group_members", c.MaxGroup,
 		"commit_lanes", c.CommitLanes,
-		"range_cache_mib", c.RangeCacheMiB, "max_wait", c.MaxWait, "wait_poll", c.WaitPoll, "etcd", c.Etcd,
+		"range_cache_mib", c.RangeCacheMiB, "max_wait", c.MaxWait, "wait_poll", c.WaitPoll, "max_waiters", c.MaxWaiters, "etcd", c.Etcd,
 		"etcd_user", c.EtcdUser, "etcd_password_file", c.EtcdPasswordFile,
 		"lease_ttl", c.LeaseTTL, "drain", c.Drain, "metrics_addr", c.MetricsAddr,
 	}, append(c.Settings.LogAttrs(), c.Auth.LogAttrs()...)...)

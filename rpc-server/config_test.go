@@ -30,8 +30,8 @@ func TestConfigNames(t *testing.T) {
 	if err != nil || def.RPCAddr != "127.0.0.1:8888" || def.DataDir != "./data" || def.MySQL != "" || def.MetricsAddr != "127.0.0.1:9090" {
 		t.Fatalf("defaults: got %+v, %v", def, err)
 	}
-	if def.MaxWait != pigeonhole.DefaultMaxWait || def.WaitPoll != notify.DefaultInterval {
-		t.Fatalf("defaults: max wait %v, wait poll %v", def.MaxWait, def.WaitPoll)
+	if def.MaxWait != pigeonhole.DefaultMaxWait || def.WaitPoll != notify.DefaultInterval || def.MaxWaiters != notify.DefaultMaxWaiters {
+		t.Fatalf("defaults: max wait %v, wait poll %v, max waiters %d", def.MaxWait, def.WaitPoll, def.MaxWaiters)
 	}
 	// Each default is the constant the code falls back on too.
 	if def.MaxTextBytes != pigeonhole.DefaultMaxTextBytes || def.MaxPull != pigeonhole.DefaultMaxPull ||
@@ -56,7 +56,7 @@ func TestConfigNames(t *testing.T) {
 	if small, err := parseConfig([]string{"--max-group-members", "50"}, func(string) string { return "" }, io.Discard); err != nil || small.MaxGroup != 50 {
 		t.Fatalf("--max-group-members 50: got %d, %v", small.MaxGroup, err)
 	}
-	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}, {"--max-wait", "0s"}, {"--wait-poll", "0s"}, {"--max-group-members", "0"}, {"--auth", "on"}, {"--auth", "jwt"}} {
+	for _, bad := range [][]string{{"--lease-ttl", "10ms"}, {"--range-cache-mib", "-1"}, {"--max-page-bytes", "1000"}, {"--max-wait", "0s"}, {"--wait-poll", "0s"}, {"--max-waiters", "0"}, {"--max-group-members", "0"}, {"--auth", "on"}, {"--auth", "jwt"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Fatalf("%v was accepted", bad)
 		}

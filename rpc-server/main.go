@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// On SIGINT/SIGTERM the notifier answers every waiting pull at once
 	// (and every later one): the drain that follows is for requests that
 	// end by themselves, and a long poll would hold it to its end.
-	notifier := notify.New(store, notify.Config{Interval: cfg.WaitPoll, Logger: log})
+	notifier := notify.New(store, notify.Config{Interval: cfg.WaitPoll, MaxWaiters: int64(cfg.MaxWaiters), Logger: log})
 	// Each waiting call holds memory for as long as it waits: the soft
 	// memory limit grows with them.
 	go cfg.GrowMemoryLimit(ctx, getenv, waiterMemory, notifier.Waiters)

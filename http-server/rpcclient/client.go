@@ -78,7 +78,8 @@ type Observer interface {
 }
 
 // Client calls the message service. It is safe for concurrent use and
-// meant to be built once: it keeps a pool of long connections per replica.
+// meant to be built once: it keeps a pool of long connections per replica,
+// and WaitConnections multiplexed ones for the waiting calls.
 type Client struct {
 	rpc        imservice.Client // over pooled connections
 	waits      imservice.Client // over multiplexed connections, for waiting calls
@@ -303,8 +304,9 @@ func waitMillis(wait time.Duration) *int32 {
 }
 
 // Pull returns one page of a chat. Errors as for Send. A pull with a Wait
-// goes in an RPC of its own, never in a batch (whose answer would wait for
-// it), with the RPC timeout extended by the wait.
+// goes in an RPC of its own over the multiplexed connections, never in a
+// batch (whose answer would wait for it), with the RPC timeout extended
+// by the wait.
 func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
 	wire := &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse}
 	var resp *rpc.PullResponse

@@ -78,18 +78,16 @@ func groupResult(resp *rpc.GroupResponse, err error) (pigeonhole.Group, error) {
 }
 
 // Inbox returns one page of a member's chats. Errors as for Send. A call
-// with a Wait has its RPC timeout extended by the wait (an inbox call is
-// always an RPC of its own).
+// with a Wait goes over the multiplexed connections, with its RPC timeout
+// extended by the wait (an inbox call is always an RPC of its own).
 func (c *Client) Inbox(ctx context.Context, req pigeonhole.InboxRequest) (pigeonhole.InboxPage, error) {
 	wire := &rpc.InboxRequest{Member: req.Member, Limit: &req.Limit}
 	if req.Cursor != "" {
 		wire.Cursor = &req.Cursor
 	}
-	if req.Wait != 0 {
-		wire.WaitMs = waitMillis(req.Wait)
-	}
 	rpcs := c.rpc
 	if req.Wait != 0 {
+		wire.WaitMs = waitMillis(req.Wait)
 		rpcs = c.waits
 	}
 	resp, err := callWithin(c, ctx, c.timeout+max(req.Wait, 0), func(ctx context.Context, opts ...callopt.Option) (*rpc.InboxResponse, error) {

@@ -60,6 +60,10 @@ const (
 	DefaultInterval = 5 * time.Millisecond
 	DefaultLookback = 250 * time.Millisecond
 	DefaultMaxHeads = 1024
+	// DefaultMaxWaiters is twice a gateway's default --max-waiters: a
+	// replica serves several gateways, but each waiting call holds
+	// memory (about 32 KiB) while it waits.
+	DefaultMaxWaiters = 20_000
 )
 
 // Source is where a notifier learns of commits made elsewhere: every
@@ -81,6 +85,12 @@ type Config struct {
 	// MaxHeads bounds the chats one look returns, the newest first
 	// (default DefaultMaxHeads).
 	MaxHeads int
+	// MaxWaiters bounds the calls waiting at once (default
+	// DefaultMaxWaiters): past it, Wait returns false at once, and the
+	// call answers as one without a wait would. Gateways cap their own
+	// waiters; this bounds what all of them, or any client of the RPC
+	// port, may hold here.
+	MaxWaiters int64
 	// Now is the clock looks are measured from (default time.Now).
 	Now func() time.Time
 	// Logger is told when looking fails and when it works again (default
@@ -97,6 +107,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxHeads <= 0 {
 		c.MaxHeads = DefaultMaxHeads
+	}
+	if c.MaxWaiters <= 0 {
+		c.MaxWaiters = DefaultMaxWaiters
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -162,7 +175,7 @@ func New(src Source, cfg Config) *Notifier {
 func (n *Notifier) Wait(ctx context.Context, watches []pigeonhole.Watch) bool {
 	w := &waiter{woken: make(chan struct{})}
 	n.mu.Lock()
-	if n.stopped {
+	if n.stopped || n.waiters >= n.cfg.MaxWaiters {
 		n.mu.Unlock()
 		return false
 	}
@@ -322,7 +335,9 @@ func (n *Notifier) look() {
 	timer := time.NewTimer(interval)
 	defer timer.Stop()
 	for {
-		if n.Waiting() == 0 {
+		// A token in busy may be older than the waiters now: look only
+		// while someone waits.
+		for n.Waiting() == 0 {
 			select {
 			case <-n.busy:
 			case <-n.stop:
@@ -334,6 +349,9 @@ func (n *Notifier) look() {
 		case <-timer.C:
 		case <-n.stop:
 			return
+		}
+		if n.Waiting() == 0 {
+			continue
 		}
 		found, err := n.lookOnce(ctx)
 		if found {

@@ -65,9 +65,36 @@ func TestLooksBackOffWhileNothingIsNew(t *testing.T) {
 		if <-done {
 			t.Fatal("a message in another chat woke the waiter")
 		}
+		synctest.Wait()
+		src.count() // a look that fired with the test's own wake-up
 		time.Sleep(time.Second)
-		if got := src.count(); got > 1 {
+		if got := src.count(); got != 0 {
 			t.Errorf("nobody waiting: %d looks in a second, want none", got)
+		}
+	})
+}
+
+// TestMaxWaiters holds MaxWaiters calls waiting: one more is answered at
+// once, as a call without a wait, and may wait again once one has left.
+func TestMaxWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := notify.New(&source{}, notify.Config{MaxWaiters: 1})
+		defer n.Stop()
+		chat, _ := pigeonhole.ParseChatID("a:b")
+		watch := []pigeonhole.Watch{{Chat: chat, From: 1}}
+		ctx, cancel := context.WithCancel(t.Context())
+		go n.Wait(ctx, watch)
+		synctest.Wait()
+		start := time.Now()
+		if n.Wait(t.Context(), watch) || time.Since(start) != 0 {
+			t.Fatal("a call past MaxWaiters waited")
+		}
+		cancel()
+		synctest.Wait()
+		ctx, cancel = context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if n.Wait(ctx, watch); time.Since(start) != time.Second {
+			t.Fatalf("once the first call left, the next waited %v, want its second", time.Since(start))
 		}
 	})
 }
