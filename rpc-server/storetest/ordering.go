@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -105,16 +106,9 @@ func testConcurrent(t *testing.T, opener Opener, instances int) {
 		go func() {
 			defer fwg.Done()
 			svc := svcs[f%instances]
-			cursor := int64(0)
-			deadline := time.Now().Add(45 * time.Second)
-			for len(seen[f]) < writers*perWriter && time.Now().Before(deadline) {
-				p, err := svc.Pull(c, pigeonhole.PullRequest{Chat: "u2:u1", Cursor: cursor, Limit: 7})
-				if err != nil {
-					errs <- fmt.Errorf("follower %d: %w", f, err)
-					return
-				}
-				seen[f] = append(seen[f], p.Messages...)
-				cursor = p.NextCursor
+			var err error
+			if seen[f], err = follow(c, svc, "u2:u1", 7, writers*perWriter); err != nil {
+				errs <- fmt.Errorf("follower %d: %w", f, err)
 			}
 		}()
 	}
@@ -159,4 +153,20 @@ func testConcurrent(t *testing.T, opener Opener, instances int) {
 			}
 		}
 	}
+}
+
+// follow tails chat on svc from the beginning with pages of limit, until
+// it has seen want messages or 45 s have passed, and returns what it saw.
+func follow(c context.Context, svc *pigeonhole.Service, chat string, limit int32, want int) ([]pigeonhole.Message, error) {
+	var seen []pigeonhole.Message
+	cursor := int64(0)
+	for deadline := time.Now().Add(45 * time.Second); len(seen) < want && time.Now().Before(deadline); {
+		p, err := svc.Pull(c, pigeonhole.PullRequest{Chat: chat, Cursor: cursor, Limit: limit})
+		if err != nil {
+			return seen, err
+		}
+		seen = append(seen, p.Messages...)
+		cursor = p.NextCursor
+	}
+	return seen, nil
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/pigeonhole-im/pigeonhole/rpc-server/pigeonhole"
 )
@@ -88,16 +87,9 @@ func testTailOnAnotherInstance(t *testing.T, opener Opener) {
 	var followers sync.WaitGroup
 	for i := range chats {
 		followers.Go(func() {
-			cursor := int64(0)
-			deadline := time.Now().Add(45 * time.Second)
-			for len(seen[i]) < writersPerChat*perWriter && time.Now().Before(deadline) {
-				p, err := reader.Pull(c, pigeonhole.PullRequest{Chat: chat(i), Cursor: cursor, Limit: 4})
-				if err != nil {
-					errs <- fmt.Errorf("follower of chat %d: %w", i, err)
-					return
-				}
-				seen[i] = append(seen[i], p.Messages...)
-				cursor = p.NextCursor
+			var err error
+			if seen[i], err = follow(c, reader, chat(i), 4, writersPerChat*perWriter); err != nil {
+				errs <- fmt.Errorf("follower of chat %d: %w", i, err)
 			}
 		})
 	}
