@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -62,12 +61,7 @@ func BenchmarkAuth(b *testing.B) {
 		}{{"Pull", nil}, {"PullFromPageCache", pagecache.New(1 << 20)}} {
 			b.Run(pull.name+"/"+mode.name, func(b *testing.B) {
 				e, svc, headers := engine(b, pull.pages)
-				texts := make([]string, 20)
-				for i := range texts {
-					texts[i] = fmt.Sprintf("message %d: a typical line of chat", i)
-				}
-				times := seed(b, svc, texts...)
-				body := fmt.Sprintf(`{"chat":"a1:a2","cursor":%d,"limit":10}`, times[0])
+				body := seedHistory(b, svc)
 				b.ReportAllocs()
 				for b.Loop() {
 					w := ut.PerformRequest(e, "GET", "/api/pull", &ut.Body{Body: strings.NewReader(body), Len: len(body)}, headers...)

@@ -26,6 +26,18 @@ func BenchmarkSendInProcess(b *testing.B) {
 	}
 }
 
+// seedHistory stores 20 typical lines in a1:a2 and returns the JSON body of
+// a pull of the first page of 10 of them (a final page, with more after).
+func seedHistory(b *testing.B, svc gateway.MessageService) string {
+	b.Helper()
+	texts := make([]string, 20)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("message %d: a typical line of chat", i)
+	}
+	times := seed(b, svc, texts...)
+	return fmt.Sprintf(`{"chat":"a1:a2","cursor":%d,"limit":10}`, times[0])
+}
+
 // BenchmarkPullInProcess is a full JSON pull of a 10-message page through
 // the engine and the real service over SQLite; "FromPageCache" answers the
 // same final page from the gateway's page cache after the first pull.
@@ -37,12 +49,7 @@ func BenchmarkPullInProcess(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			svc := mustService(b)
 			e := newEngine(b, svc, gateway.Config{Pages: bc.pages})
-			texts := make([]string, 20)
-			for i := range texts {
-				texts[i] = fmt.Sprintf("message %d: a typical line of chat", i)
-			}
-			times := seed(b, svc, texts...)
-			body := fmt.Sprintf(`{"chat":"a1:a2","cursor":%d,"limit":10}`, times[0])
+			body := seedHistory(b, svc)
 			b.ReportAllocs()
 			for b.Loop() {
 				w := ut.PerformRequest(e, "GET", "/api/pull", &ut.Body{Body: strings.NewReader(body), Len: len(body)},

@@ -16,21 +16,28 @@ import (
 
 type credentialKey struct{}
 
-// TestClientForwardsCredentials checks that every call carries its own
-// caller's token to the service, alone or in a batch with other callers'.
-func TestClientForwardsCredentials(t *testing.T) {
+// testTokens returns a verifier of HS256 tokens, as rpc-server --auth jwt
+// runs it, and a function that mints a token of member for it.
+func testTokens(t *testing.T) (*jwtauth.Verifier, func(member string) string) {
+	t.Helper()
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	v, err := jwtauth.New(jwtauth.Config{Secret: secret, Subject: pigeonhole.ValidateMemberID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := func(member string) string {
+	return v, func(member string) string {
 		tok, err := jwtauth.SignHS256(secret, jwtauth.Claims{Subject: member, TTL: time.Hour}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tok
 	}
+}
+
+// TestClientForwardsCredentials checks that every call carries its own
+// caller's token to the service, alone or in a batch with other callers'.
+func TestClientForwardsCredentials(t *testing.T) {
+	v, token := testTokens(t)
 	as := func(member string) context.Context {
 		ctx := pigeonhole.WithCaller(context.Background(), pigeonhole.Caller{Member: member})
 		return context.WithValue(ctx, credentialKey{}, token(member))
@@ -82,18 +89,7 @@ func TestClientForwardsCredentials(t *testing.T) {
 // a retried batch: the remaining item must still carry its own caller's
 // credential, not its neighbour's.
 func TestRetriedBatchKeepsEachItemsCredential(t *testing.T) {
-	secret := []byte("0123456789abcdef0123456789abcdef")
-	v, err := jwtauth.New(jwtauth.Config{Secret: secret, Subject: pigeonhole.ValidateMemberID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := func(member string) string {
-		tok, err := jwtauth.SignHS256(secret, jwtauth.Claims{Subject: member, TTL: time.Hour}, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
+	v, token := testTokens(t)
 	gone, giveUp := context.WithCancel(context.Background())
 	var attempts atomic.Int32
 	svc := startServiceWith(t, v, sendBatchWatch(func(_ context.Context, req *rpc.SendBatchRequest) error {

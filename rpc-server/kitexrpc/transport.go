@@ -30,11 +30,11 @@ import (
 //
 // Kitex's own default also accepts gRPC (HTTP/2) and TTHeader streaming
 // connections, which this service does not use: its gRPC transport
-// allocates whatever length a message announces (a frame announcing
-// 1 GiB took 1 GiB) and reads outside the codec that bounds requests, so
-// they are not offered. The multiplexed transport cuts a frame from the
-// connection before the codec sees it; boundedMux refuses a frame longer
-// than max there, from its length.
+// allocates a buffer of whatever length a message announces before it
+// reads the message (Kitex v0.16.1's nphttp2 buffer.Next), outside the
+// codec that bounds requests, so they are not offered. The multiplexed
+// transport cuts a frame from the connection before the codec sees it;
+// boundedMux refuses a frame longer than max there, from its length.
 func transports(max int) remote.ServerTransHandlerFactory {
 	return detection.NewSvrTransHandlerFactory(netpoll.NewSvrTransHandlerFactory(), boundedMuxFactory{max: max})
 }
@@ -49,8 +49,9 @@ func (f boundedMuxFactory) NewTransHandler(opt *remote.ServerOption) (remote.Ser
 	return &boundedMux{ServerTransHandler: inner, max: f.max}, nil
 }
 
-// boundedMux is Kitex's multiplexed server transport, offered to TTHeader
-// connections only, with every frame bounded to max bytes.
+// boundedMux is Kitex's multiplexed server transport, offered to the
+// connections of multiplexing TTHeader clients only (ProtocolMatch), with
+// every frame bounded to max bytes.
 type boundedMux struct {
 	remote.ServerTransHandler
 	max int

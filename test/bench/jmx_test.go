@@ -292,9 +292,8 @@ func TestJMeterPlan(t *testing.T) {
 				extractors = append(extractors, e)
 			}
 		}
-		x := only(t, "JSONPostProcessor", extractors)
-		wantProp(t, "next_cursor extractor", x, "JSONPostProcessor.referenceNames", variable)
-		wantProp(t, "next_cursor extractor", x, "JSONPostProcessor.jsonPathExprs", "$.next_cursor")
+		only(t, "JSONPostProcessor", extractors)
+		wantExtractor(t, extractors, variable, "$.next_cursor")
 	}
 
 	t.Run("FollowersLongPollFromNextCursor", func(t *testing.T) {
