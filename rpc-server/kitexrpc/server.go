@@ -3,9 +3,11 @@ package kitexrpc
 import (
 	"context"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/cloudwego/kitex/pkg/endpoint"
+	"github.com/cloudwego/kitex/pkg/remote"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
@@ -71,6 +73,11 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 	if cfg.MaxRequestBytes <= 0 {
 		cfg.MaxRequestBytes = MaxRequestBytesFor(pigeonhole.DefaultMaxTextBytes)
 	}
+	addr := cfg.Addr
+	if cfg.Listener != nil {
+		addr = cfg.Listener.Addr().String()
+	}
+	up := &serving{up: make(chan struct{})}
 	opts := append([]server.Option{
 		listen,
 		server.WithExitWaitTime(cfg.ExitWait),
@@ -79,7 +86,7 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 		// in memory. The codec refuses a request over the bound before
 		// reading its payload (see boundedCodec).
 		server.WithCodec(newBoundedCodec(cfg.MaxRequestBytes)),
-		server.WithTransHandlerFactory(transports(cfg.MaxRequestBytes)),
+		server.WithTransHandlerFactory(watchActive{ServerTransHandlerFactory: transports(cfg.MaxRequestBytes), up: up}),
 		server.WithReadWriteTimeout(ReadTimeout),
 		server.WithMaxConnIdleTime(IdleTimeout),
 		// TTHeader carries the request id; Framed clients (such as gateways
@@ -90,12 +97,87 @@ func Serve(ctx context.Context, h *Handler, cfg ServerConfig) error {
 			stop := make(chan error, 1)
 			go func() {
 				<-ctx.Done()
+				awaitServing(up, addr)
 				stop <- nil
 			}()
 			return stop
 		}),
 	}, cfg.Options...)
 	return imservice.NewServer(h, opts...).Run()
+}
+
+// Kitex v0.16.1 starts its event loop in a goroutine of its own, which
+// writes the server's listener without a lock; a stop that comes before
+// that goroutine has run reads it meanwhile (a data race, seen when a
+// SIGTERM followed a start within microseconds: the port accepts
+// connections as soon as it is bound, before Kitex serves it). So a stop
+// waits until the server is serving: until its event loop has taken a
+// connection, its own if need be (at most serveWait).
+
+// serving is closed once the server's event loop has taken a connection.
+type serving struct {
+	once sync.Once
+	up   chan struct{}
+}
+
+// serveWait bounds how long a stop waits for the server to serve.
+const serveWait = 2 * time.Second
+
+// awaitServing returns once the server serves, dialling addr to make it
+// take a connection, or after serveWait.
+func awaitServing(s *serving, addr string) {
+	select {
+	case <-s.up:
+		return
+	default:
+	}
+	if conn, err := net.DialTimeout("tcp", addr, serveWait); err == nil {
+		defer conn.Close()
+	}
+	select {
+	case <-s.up:
+	case <-time.After(serveWait):
+	}
+}
+
+// watchActive is a transport factory whose handlers tell up when their
+// first connection becomes active.
+type watchActive struct {
+	remote.ServerTransHandlerFactory
+	up *serving
+}
+
+func (f watchActive) NewTransHandler(opt *remote.ServerOption) (remote.ServerTransHandler, error) {
+	h, err := f.ServerTransHandlerFactory.NewTransHandler(opt)
+	if err != nil {
+		return nil, err
+	}
+	return &activeWatcher{ServerTransHandler: h, up: f.up}, nil
+}
+
+// activeWatcher is a transport handler that closes up.up at its first
+// OnActive; the rest it passes on.
+type activeWatcher struct {
+	remote.ServerTransHandler
+	up *serving
+}
+
+func (h *activeWatcher) OnActive(ctx context.Context, conn net.Conn) (context.Context, error) {
+	h.up.once.Do(func() { close(h.up.up) })
+	return h.ServerTransHandler.OnActive(ctx, conn)
+}
+
+func (h *activeWatcher) SetInvokeHandleFunc(f endpoint.Endpoint) {
+	if s, ok := h.ServerTransHandler.(remote.InvokeHandleFuncSetter); ok {
+		s.SetInvokeHandleFunc(f)
+	}
+}
+
+func (h *activeWatcher) GracefulShutdown(ctx context.Context) error {
+	if g, ok := h.ServerTransHandler.(remote.GracefulShutdown); ok {
+		return g.GracefulShutdown(ctx)
+	}
+	return nil
 }
 
 // callerDeadline ends the handler's context when the caller stops waiting:
