@@ -151,7 +151,8 @@ func New(cfg Config) (*Client, error) {
 	// of 10,000 waiters 10,000 sockets (on top of its callers' 10,000)
 	// and its replica as many, and thousands of dials whenever a wave of
 	// polls begins together.
-	waits, err := imservice.NewClient(rpc.ServiceName, append(opts, multiplexed(WaitConnections)...)...)
+	// They have no RPC timeout: see waitCall.
+	waits, err := imservice.NewClient(rpc.ServiceName, append(append(opts, client.WithRPCTimeout(0)), multiplexed(WaitConnections)...)...)
 	if err != nil {
 		return nil, fmt.Errorf("rpcclient: %w", err)
 	}
@@ -313,7 +314,7 @@ func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonho
 	var err error
 	if req.Wait != 0 {
 		wire.WaitMs = waitMillis(req.Wait)
-		resp, err = mapped(callWithin(c, ctx, c.timeout+max(req.Wait, 0), func(ctx context.Context, opts ...callopt.Option) (*rpc.PullResponse, error) {
+		resp, err = mapped(callWaiting(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.PullResponse, error) {
 			return c.waits.Pull(ctx, wire, opts...)
 		}))
 	} else {

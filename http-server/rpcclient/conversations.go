@@ -85,14 +85,18 @@ func (c *Client) Inbox(ctx context.Context, req pigeonhole.InboxRequest) (pigeon
 	if req.Cursor != "" {
 		wire.Cursor = &req.Cursor
 	}
-	rpcs := c.rpc
+	var resp *rpc.InboxResponse
+	var err error
 	if req.Wait != 0 {
 		wire.WaitMs = waitMillis(req.Wait)
-		rpcs = c.waits
+		resp, err = callWaiting(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.InboxResponse, error) {
+			return c.waits.Inbox(ctx, wire, opts...)
+		})
+	} else {
+		resp, err = call(c, ctx, func(ctx context.Context, opts ...callopt.Option) (*rpc.InboxResponse, error) {
+			return c.rpc.Inbox(ctx, wire, opts...)
+		})
 	}
-	resp, err := callWithin(c, ctx, c.timeout+max(req.Wait, 0), func(ctx context.Context, opts ...callopt.Option) (*rpc.InboxResponse, error) {
-		return rpcs.Inbox(ctx, wire, opts...)
-	})
 	if err != nil {
 		return pigeonhole.InboxPage{}, transportError(err)
 	}

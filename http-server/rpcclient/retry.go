@@ -51,19 +51,29 @@ type attempt[T any] func(ctx context.Context, opts ...callopt.Option) (T, error)
 // carries the time the caller still waits (deadlineOption). The error is
 // the last attempt's, unmapped.
 func call[T any](c *Client, ctx context.Context, try attempt[T]) (T, error) {
-	return callWithin(c, ctx, c.timeout, try)
+	out := c.outgoing(ctx)
+	return retried(c, ctx, func() (T, error) { return try(out, deadlineOption(ctx, c.timeout)...) })
 }
 
-// callWithin is call with attempts of timeout instead of the client's
-// (a waiting pull's attempt lasts its wait more).
-func callWithin[T any](c *Client, ctx context.Context, timeout time.Duration, try attempt[T]) (T, error) {
-	out := c.outgoing(ctx)
+// callWaiting is call for a waiting call (see waitCall): its attempts go
+// without a Kitex timeout on a context that never ends, and the end of
+// ctx closes the connection the current one waits on.
+func callWaiting[T any](c *Client, ctx context.Context, try attempt[T]) (T, error) {
+	w := new(waitCall)
+	stop := context.AfterFunc(ctx, w.end)
+	defer func() {
+		w.finish()
+		stop()
+	}()
+	out := context.WithValue(context.WithoutCancel(c.outgoing(ctx)), waitCallKey{}, w)
+	return retried(c, ctx, func() (T, error) { return try(out) })
+}
+
+// retried makes attempts of a call on behalf of the caller of ctx, as the
+// retry policy allows, and returns the last one's outcome.
+func retried[T any](c *Client, ctx context.Context, attempt func() (T, error)) (T, error) {
 	for retries := 0; ; retries++ {
-		opts := deadlineOption(ctx, timeout)
-		if opts == nil && timeout != c.timeout {
-			opts = []callopt.Option{callopt.WithRPCTimeout(timeout)}
-		}
-		resp, err := try(out, opts...)
+		resp, err := attempt()
 		c.failures.record(err)
 		if err == nil || retries == maxRetries || !worthRetrying(ctx, err) || c.failures.tooHigh() || !pause(ctx) {
 			return resp, err

@@ -3,6 +3,7 @@ package rpcclient_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -112,4 +113,119 @@ func waiting(req any) bool {
 		return r.GetReq().GetWaitMs() > 0
 	}
 	return false
+}
+
+// TestWaitingCallHoldsOneGoroutine holds 100 waiting pulls: each must hold
+// one goroutine in the client (its caller's) and one in the service (the
+// handler's). Kitex runs a call with a timeout, or with a context that can
+// end, in a goroutine of its own that starts another to follow the
+// context: four goroutines a call in this process.
+func TestWaitingCallHoldsOneGoroutine(t *testing.T) {
+	const waiters = 100
+	var mu sync.Mutex
+	started := 0
+	svc := startService(t, server.WithMiddleware(func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, req, resp any) error {
+			if waiting(req) {
+				mu.Lock()
+				started++
+				mu.Unlock()
+			}
+			return next(ctx, req, resp)
+		}
+	}))
+	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{svc.addr}, Timeout: time.Second, MaxBatch: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A first waiting call dials the connections and starts what the
+	// client and the service run once.
+	ctx := context.Background()
+	if _, err := c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:warm", Wait: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range waiters {
+		wg.Go(func() {
+			if _, err := c.Pull(ctx, pigeonhole.PullRequest{Chat: fmt.Sprintf("a:g%03d", i), Wait: 20 * time.Second}); err != nil {
+				t.Errorf("waiting pull %d: %v", i, err)
+			}
+		})
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := started
+		mu.Unlock()
+		if n == waiters+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d waiting calls reached the service", n, waiters)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // every call is waiting in the service
+	held := runtime.NumGoroutine() - before
+	for i := range waiters {
+		if _, err := c.Send(context.Background(), pigeonhole.SendRequest{Chat: fmt.Sprintf("a:g%03d", i), Sender: "a", Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if held > 2*waiters+10 {
+		t.Fatalf("%d waiting calls held %d goroutines, want about 2 each", waiters, held)
+	}
+	t.Logf("%d waiting calls held %d goroutines", waiters, held)
+}
+
+// TestWaitingCallEndsWithItsCaller makes a waiting pull to a service that
+// never answers it: when the caller's context ends, the call must end
+// (the connection it waits on is closed), and the client must go on
+// serving waiting calls over a new connection.
+func TestWaitingCallEndsWithItsCaller(t *testing.T) {
+	stuck := make(chan struct{})
+	var mu sync.Mutex
+	held := 0
+	svc := startService(t, server.WithMiddleware(func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, req, resp any) error {
+			if r, ok := req.(interface{ GetReq() *rpc.PullRequest }); ok && r.GetReq().GetChat() == "a:stuck" {
+				mu.Lock()
+				held++
+				mu.Unlock()
+				<-stuck // a replica that does not answer
+			}
+			return next(ctx, req, resp)
+		}
+	}))
+	t.Cleanup(func() { close(stuck) }) // before the service stops
+	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{svc.addr}, Timeout: time.Second, MaxBatch: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:stuck", Wait: 20 * time.Second})
+	if err == nil {
+		t.Fatal("a waiting pull the service never answered returned no error")
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("the waiting pull ended %v after it started, its caller's deadline was 300ms", took)
+	}
+	mu.Lock()
+	if held == 0 {
+		t.Error("the waiting pull never reached the service")
+	}
+	mu.Unlock()
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		c.Send(context.Background(), pigeonhole.SendRequest{Chat: "a:next", Sender: "a", Text: "after"})
+	}()
+	p, err := c.Pull(context.Background(), pigeonhole.PullRequest{Chat: "a:next", Wait: 10 * time.Second})
+	if err != nil || len(p.Messages) != 1 || p.Messages[0].Text != "after" {
+		t.Fatalf("the next waiting pull: %+v, %v; want the message sent meanwhile", p, err)
+	}
 }

@@ -141,8 +141,14 @@ func (s *Service) Inbox(ctx context.Context, req InboxRequest) (InboxPage, error
 	if req.Wait < 0 {
 		return InboxPage{}, Errorf(CodeInvalidArgument, "wait_ms must not be negative, got %d", req.Wait.Milliseconds())
 	}
-	page, err := s.readInbox(ctx, req.Member, cur, limit)
-	if err != nil || len(page.Chats) > 0 || req.Cursor == "" || cur.Before != nil || req.Wait == 0 || s.cfg.Notifier == nil {
+	mayWait := req.Cursor != "" && cur.Before == nil && req.Wait != 0 && s.cfg.Notifier != nil
+	if !mayWait {
+		return s.readInbox(ctx, req.Member, cur, limit)
+	}
+	// A call that may wait reads aside, so that its goroutine waits with a
+	// small stack.
+	page, err := aside(func() (InboxPage, error) { return s.readInbox(ctx, req.Member, cur, limit) })
+	if err != nil || len(page.Chats) > 0 {
 		return page, err
 	}
 	return s.waitInbox(ctx, req, cur, limit, min(req.Wait, s.cfg.MaxWait), page)

@@ -180,22 +180,41 @@ func (req SendRequest) Validate(maxTextBytes int) (Message, error) {
 // then reads again; when the wait ends first it answers the empty page
 // (NextCursor is the cursor).
 func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
+	if req.Wait == 0 || s.cfg.Notifier == nil {
+		page, _, err := s.pullNow(ctx, req)
+		return page, err
+	}
+	// A pull that may wait reads aside, so that its goroutine waits with a
+	// small stack.
+	var q pageQuery
+	page, err := aside(func() (page Page, err error) {
+		page, q, err = s.pullNow(ctx, req)
+		return page, err
+	})
+	if err != nil || len(page.Messages) > 0 || req.Reverse {
+		return page, err
+	}
+	return s.wait(ctx, q, min(req.Wait, s.cfg.MaxWait), page)
+}
+
+// pullNow is Pull without the wait: req's page and its validated query.
+func (s *Service) pullNow(ctx context.Context, req PullRequest) (Page, pageQuery, error) {
 	chat, err := ParseChatID(req.Chat)
 	if err != nil {
-		return Page{}, err
+		return Page{}, pageQuery{}, err
 	}
 	if err := s.authorizeRead(ctx, chat); err != nil {
-		return Page{}, err
+		return Page{}, pageQuery{}, err
 	}
 	if req.Cursor < 0 {
-		return Page{}, Errorf(CodeInvalidArgument, "cursor must not be negative, got %d", req.Cursor)
+		return Page{}, pageQuery{}, Errorf(CodeInvalidArgument, "cursor must not be negative, got %d", req.Cursor)
 	}
 	if req.Wait < 0 {
-		return Page{}, Errorf(CodeInvalidArgument, "wait_ms must not be negative, got %d", req.Wait.Milliseconds())
+		return Page{}, pageQuery{}, Errorf(CodeInvalidArgument, "wait_ms must not be negative, got %d", req.Wait.Milliseconds())
 	}
 	limit, clamped, err := s.pageLimit(req.Limit)
 	if err != nil {
-		return Page{}, err
+		return Page{}, pageQuery{}, err
 	}
 	budget := pageBudget{most: s.cfg.MaxPageBytes, least: s.cfg.MaxTextBytes}
 	if req.MaxBytes > 0 {
@@ -203,10 +222,7 @@ func (s *Service) Pull(ctx context.Context, req PullRequest) (Page, error) {
 	}
 	q := pageQuery{chat: chat, cursor: req.Cursor, limit: limit, budget: budget, reverse: req.Reverse, clamped: clamped}
 	page, err := s.readPage(ctx, q)
-	if err != nil || len(page.Messages) > 0 || req.Reverse || req.Wait == 0 || s.cfg.Notifier == nil {
-		return page, err
-	}
-	return s.wait(ctx, q, min(req.Wait, s.cfg.MaxWait), page)
+	return page, q, err
 }
 
 // pageQuery is a validated pull.

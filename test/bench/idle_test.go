@@ -59,7 +59,8 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	}
 	b.Logf("%d long polls (open-file limit %d)", waiters, limit)
 	// PIGEONHOLE_IDLE_PROFILE=dir keeps CPU profiles of both servers,
-	// taken over the quiet window, and their heap profiles at the end, in
+	// taken over the quiet window, their heap profiles and goroutines at
+	// the end, and the runtime's memory figures (heap?debug=1) at both, in
 	// dir.
 	profiles := os.Getenv("PIGEONHOLE_IDLE_PROFILE")
 	var rpcArgs, gwArgs []string
@@ -119,6 +120,12 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	if quiet < 5*time.Second {
 		b.Fatalf("the polls took %v to start: no quiet window before they expire", time.Since(first))
 	}
+	if profiles != "" {
+		// The runtime's memory figures with every waiter's first poll
+		// waiting (before any renewal).
+		saveProfile(b, rpcArgs[1], "heap?debug=1", filepath.Join(profiles, "rpc-server.first.heap.txt"))
+		saveProfile(b, gwArgs[1], "heap?debug=1", filepath.Join(profiles, "http-server.first.heap.txt"))
+	}
 	pollsBefore, before := polls.Load(), cpuTime(b, rpc.PID())+cpuTime(b, gw.PID())
 	if profiles != "" {
 		cpu := fmt.Sprintf("profile?seconds=%d", int(quiet.Seconds())-1)
@@ -136,11 +143,17 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	for range b.N {
 		pollsBefore, before := polls.Load(), cpuTime(b, rpc.PID())+cpuTime(b, gw.PID())
 		time.Sleep(idleWindow)
+		cpuPercent = 100 * (cpuTime(b, rpc.PID()) + cpuTime(b, gw.PID()) - before).Seconds() / idleWindow.Seconds()
 		if profiles != "" {
 			saveProfile(b, rpcArgs[1], "heap", filepath.Join(profiles, "rpc-server.heap.pprof"))
 			saveProfile(b, gwArgs[1], "heap", filepath.Join(profiles, "http-server.heap.pprof"))
+			// The text form ends with the runtime's MemStats: stacks,
+			// heap in use and what was returned to the system.
+			saveProfile(b, rpcArgs[1], "heap?debug=1", filepath.Join(profiles, "rpc-server.heap.txt"))
+			saveProfile(b, gwArgs[1], "heap?debug=1", filepath.Join(profiles, "http-server.heap.txt"))
+			saveProfile(b, rpcArgs[1], "goroutine?debug=1", filepath.Join(profiles, "rpc-server.goroutines.txt"))
+			saveProfile(b, gwArgs[1], "goroutine?debug=1", filepath.Join(profiles, "http-server.goroutines.txt"))
 		}
-		cpuPercent = 100 * (cpuTime(b, rpc.PID()) + cpuTime(b, gw.PID()) - before).Seconds() / idleWindow.Seconds()
 		b.Logf("%d new polls in the window", polls.Load()-pollsBefore)
 	}
 	b.StopTimer()
