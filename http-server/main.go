@@ -182,7 +182,7 @@ func etcdPassword(user, path string) (string, error) {
 }
 
 // waiterMemory is what a waiting call holds in the gateway, about: its
-// connection's buffers, its request, two goroutines and its RPC's state
+// connection's buffers, its request, its goroutine and its RPC's state
 // (measured with 10,000 waiting long polls: docs/performance.md).
 const waiterMemory = 48 << 10
 

@@ -185,6 +185,9 @@ func (b *appendBatchSQL) updateLastSendTimes(d Dialect, last map[string]int64) (
 func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []appendResult, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
 	defer cancel()
+	// After the transaction, prepare the statements it met first (see
+	// statements).
+	defer s.stmts.learn(ctx)
 	// The isolation level is the connection's own: SQLite serialises
 	// writers, and the MySQL dialect opens READ COMMITTED sessions.
 	tx, err := s.write.BeginTx(ctx, nil)
@@ -201,23 +204,23 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []appendResult, err 
 	// rows need no lock of their own, and those that do not exist yet are
 	// created with the last send times below.
 	if s.dialect.LockRow != "" {
-		if _, err := tx.ExecContext(ctx, b.lockChats(s.dialect), b.chatArgs...); err != nil {
+		if _, err := s.stmts.exec(ctx, tx, b.lockChats(s.dialect), b.chatArgs...); err != nil {
 			return nil, err
 		}
 	}
 	last := make(map[string]int64, len(b.chats))
-	if err := scanRows(ctx, tx, b.lastSendTimes(), b.chatArgs, scanLastSendTime(last)); err != nil {
+	if err := s.scanRows(ctx, tx, b.lastSendTimes(), b.chatArgs, scanLastSendTime(last)); err != nil {
 		return nil, err
 	}
 	existing := make(map[string]pigeonhole.Message)
 	if len(b.keyArgs) > 0 {
-		if err := scanRows(ctx, tx, b.existingKeys(s.dialect), b.keyArgs, scanExisting(existing)); err != nil {
+		if err := s.scanRows(ctx, tx, b.existingKeys(s.dialect), b.keyArgs, scanExisting(existing)); err != nil {
 			return nil, err
 		}
 	}
 	ms := memberships{}
 	if b.nGroups > 0 {
-		if err := scanRows(ctx, tx, b.groupMembers(), b.groupMemberArgs(), scanMemberships(ms)); err != nil {
+		if err := s.scanRows(ctx, tx, b.groupMembers(), b.groupMemberArgs(), scanMemberships(ms)); err != nil {
 			return nil, err
 		}
 	}
@@ -225,15 +228,15 @@ func (s *Store) appendTx(msgs []pigeonhole.Message) (stored []appendResult, err 
 	if insert == "" {
 		return stored, tx.Rollback()
 	}
-	if _, err := tx.ExecContext(ctx, insert, args...); err != nil {
+	if _, err := s.stmts.exec(ctx, tx, insert, args...); err != nil {
 		return nil, err
 	}
 	update, args := b.updateLastSendTimes(s.dialect, last)
-	if _, err := tx.ExecContext(ctx, update, args...); err != nil {
+	if _, err := s.stmts.exec(ctx, tx, update, args...); err != nil {
 		return nil, err
 	}
 	inbox, args := inboxRows(s.dialect, added)
-	if _, err := tx.ExecContext(ctx, inbox, args...); err != nil {
+	if _, err := s.stmts.exec(ctx, tx, inbox, args...); err != nil {
 		return nil, err
 	}
 	return stored, tx.Commit()
@@ -319,8 +322,8 @@ func (s *Store) appendMulti(msgs []pigeonhole.Message) (stored []appendResult, e
 }
 
 // scanRows runs query in tx and passes each row to scan.
-func scanRows(ctx context.Context, tx *sql.Tx, query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
+func (s *Store) scanRows(ctx context.Context, tx *sql.Tx, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := s.stmts.query(ctx, tx, query, args...)
 	if err != nil {
 		return err
 	}

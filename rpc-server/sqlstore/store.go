@@ -96,6 +96,7 @@ type Store struct {
 	rangeQ  [2]*sql.Stmt // forward, reverse
 	headsQ  *sql.Stmt
 	heads   *headReader
+	stmts   *statements // of the append transaction
 	commit  *groupCommit
 	spread  *spreader
 	closed  atomic.Bool
@@ -133,6 +134,7 @@ func New(write, read *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("%s: prepare: %w", dialect.Name, err)
 	}
 	s.heads = &headReader{one: one, read: s.readHeads}
+	s.stmts = newStatements(write)
 	s.commit = newGroupCommit(s.opts, s.appendBatch)
 	s.spread = newSpreader(s.updateActivity)
 	return s, nil
@@ -246,7 +248,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.commit.close()
-	err := errors.Join(s.rangeQ[0].Close(), s.rangeQ[1].Close(), s.headsQ.Close(), s.heads.one.Close(), s.write.Close())
+	err := errors.Join(s.rangeQ[0].Close(), s.rangeQ[1].Close(), s.headsQ.Close(), s.heads.one.Close(), s.stmts.close(), s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}
