@@ -24,24 +24,8 @@ import (
 // their start (answers on a shared connection come back in any order).
 func TestWaitingCallsShareConnections(t *testing.T) {
 	const waiters = 200
-	var mu sync.Mutex
-	conns := map[string]bool{}
-	started := 0
-	svc := startService(t, server.WithMiddleware(func(next endpoint.Endpoint) endpoint.Endpoint {
-		return func(ctx context.Context, req, resp any) error {
-			if waiting(req) {
-				mu.Lock()
-				conns[rpcinfo.GetRPCInfo(ctx).From().Address().String()] = true
-				started++
-				mu.Unlock()
-			}
-			return next(ctx, req, resp)
-		}
-	}))
-	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{svc.addr}, Timeout: time.Second, MaxBatch: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := startWaitingService(t)
+	c := svc.client(t)
 	ctx := context.Background()
 	chat := func(i int) string { return fmt.Sprintf("a:w%03d", i) }
 
@@ -74,18 +58,7 @@ func TestWaitingCallsShareConnections(t *testing.T) {
 			}
 		})
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		n := started
-		mu.Unlock()
-		if n == waiters+2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d waiting calls reached the service", n, waiters+2)
-		}
-	}
-	time.Sleep(100 * time.Millisecond) // every call is waiting in the service
+	svc.awaitWaiting(t, waiters+2)
 	for i := waiters - 1; i >= 0; i-- {
 		if _, err := c.Send(ctx, pigeonhole.SendRequest{Chat: chat(i), Sender: "a", Text: fmt.Sprint(i)}); err != nil {
 			t.Fatal(err)
@@ -95,12 +68,66 @@ func TestWaitingCallsShareConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if len(conns) > rpcclient.WaitConnections {
-		t.Fatalf("%d waiting calls came over %d connections, want at most %d", waiters+2, len(conns), rpcclient.WaitConnections)
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	if len(svc.conns) > rpcclient.WaitConnections {
+		t.Fatalf("%d waiting calls came over %d connections, want at most %d", waiters+2, len(svc.conns), rpcclient.WaitConnections)
 	}
-	t.Logf("%d waiting calls came over %d connections", waiters+2, len(conns))
+	t.Logf("%d waiting calls came over %d connections", waiters+2, len(svc.conns))
+}
+
+// waitingService is a real service that counts the waiting calls that
+// reach it, and the connections they come over.
+type waitingService struct {
+	*service
+	mu      sync.Mutex
+	conns   map[string]bool
+	started int
+}
+
+func startWaitingService(t *testing.T) *waitingService {
+	t.Helper()
+	w := &waitingService{conns: map[string]bool{}}
+	w.service = startService(t, server.WithMiddleware(func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, req, resp any) error {
+			if waiting(req) {
+				w.mu.Lock()
+				w.conns[rpcinfo.GetRPCInfo(ctx).From().Address().String()] = true
+				w.started++
+				w.mu.Unlock()
+			}
+			return next(ctx, req, resp)
+		}
+	}))
+	return w
+}
+
+// client is a client of the service, with a timeout of a second.
+func (s *service) client(t *testing.T) *rpcclient.Client {
+	t.Helper()
+	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{s.addr}, Timeout: time.Second, MaxBatch: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// awaitWaiting returns once n waiting calls have reached the service and
+// had time to start waiting there.
+func (w *waitingService) awaitWaiting(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		w.mu.Lock()
+		got := w.started
+		w.mu.Unlock()
+		if got == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d waiting calls reached the service", got, n)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // every call is waiting in the service
 }
 
 // waiting reports whether req, the arguments of an RPC, is a waiting
@@ -122,22 +149,8 @@ func waiting(req any) bool {
 // context: four goroutines a call in this process.
 func TestWaitingCallHoldsOneGoroutine(t *testing.T) {
 	const waiters = 100
-	var mu sync.Mutex
-	started := 0
-	svc := startService(t, server.WithMiddleware(func(next endpoint.Endpoint) endpoint.Endpoint {
-		return func(ctx context.Context, req, resp any) error {
-			if waiting(req) {
-				mu.Lock()
-				started++
-				mu.Unlock()
-			}
-			return next(ctx, req, resp)
-		}
-	}))
-	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{svc.addr}, Timeout: time.Second, MaxBatch: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := startWaitingService(t)
+	c := svc.client(t)
 	// A first waiting call dials the connections and starts what the
 	// client and the service run once.
 	ctx := context.Background()
@@ -156,18 +169,7 @@ func TestWaitingCallHoldsOneGoroutine(t *testing.T) {
 			}
 		})
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		n := started
-		mu.Unlock()
-		if n == waiters+1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d waiting calls reached the service", n, waiters)
-		}
-	}
-	time.Sleep(100 * time.Millisecond) // every call is waiting in the service
+	svc.awaitWaiting(t, waiters+1)
 	held := runtime.NumGoroutine() - before
 	for i := range waiters {
 		if _, err := c.Send(context.Background(), pigeonhole.SendRequest{Chat: fmt.Sprintf("a:g%03d", i), Sender: "a", Text: "x"}); err != nil {
@@ -201,14 +203,11 @@ func TestWaitingCallEndsWithItsCaller(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(stuck) }) // before the service stops
-	c, err := rpcclient.New(rpcclient.Config{Addrs: []string{svc.addr}, Timeout: time.Second, MaxBatch: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := svc.client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:stuck", Wait: 20 * time.Second})
+	_, err := c.Pull(ctx, pigeonhole.PullRequest{Chat: "a:stuck", Wait: 20 * time.Second})
 	if err == nil {
 		t.Fatal("a waiting pull the service never answered returned no error")
 	}
