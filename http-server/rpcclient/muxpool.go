@@ -56,7 +56,12 @@ func (p *lockedMuxPool) Get(ctx context.Context, network, address string, opt re
 	if w, ok := ctx.Value(waitCallKey{}).(*waitCall); ok {
 		raw, _ := p.raw.Load(conn.LocalAddr().String())
 		rc, _ := raw.(netpoll.Connection)
-		if rc == nil || !w.use(rc) {
+		if rc == nil {
+			// Every connection of the pool is dialled above: a call that
+			// could not be ended is not made.
+			return nil, errors.New("rpcclient: a multiplexed connection this pool did not dial")
+		}
+		if !w.use(rc) {
 			return nil, errWaitEnded
 		}
 	}
