@@ -6,6 +6,7 @@ require (
 	github.com/bytedance/gopkg v0.1.3
 	github.com/cloudwego/hertz v0.10.4
 	github.com/cloudwego/kitex v0.16.1
+	github.com/cloudwego/netpoll v0.7.4
 	github.com/kitex-contrib/registry-etcd v0.3.0
 	github.com/pigeonhole-im/pigeonhole/rpc-server v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.23.2
@@ -28,7 +29,6 @@ require (
 	github.com/cloudwego/frugal v0.3.1 // indirect
 	github.com/cloudwego/gopkg v0.1.8 // indirect
 	github.com/cloudwego/localsession v0.2.1 // indirect
-	github.com/cloudwego/netpoll v0.7.4 // indirect
 	github.com/cloudwego/runtimex v0.1.1 // indirect
 	github.com/cloudwego/thriftgo v0.4.3 // indirect
 	github.com/coreos/go-semver v0.3.1 // indirect
