@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -59,7 +60,8 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	}
 	b.Logf("%d long polls (open-file limit %d)", waiters, limit)
 	// PIGEONHOLE_IDLE_PROFILE=dir keeps CPU profiles of both servers,
-	// taken over the quiet window, their heap profiles and goroutines at
+	// taken over the quiet window and over the window of renewals
+	// (*.window.pprof), their heap profiles and goroutines at
 	// the end, and the runtime's memory figures (heap?debug=1) at both, in
 	// dir.
 	profiles := os.Getenv("PIGEONHOLE_IDLE_PROFILE")
@@ -142,8 +144,15 @@ func BenchmarkIdleLongPolls(b *testing.B) {
 	var cpuPercent float64
 	for range b.N {
 		pollsBefore, before := polls.Load(), cpuTime(b, rpc.PID())+cpuTime(b, gw.PID())
+		var windowProfiles sync.WaitGroup
+		if profiles != "" {
+			cpu := fmt.Sprintf("profile?seconds=%d", int(idleWindow.Seconds())-2)
+			windowProfiles.Go(func() { saveProfile(b, rpcArgs[1], cpu, filepath.Join(profiles, "rpc-server.window.pprof")) })
+			windowProfiles.Go(func() { saveProfile(b, gwArgs[1], cpu, filepath.Join(profiles, "http-server.window.pprof")) })
+		}
 		time.Sleep(idleWindow)
 		cpuPercent = 100 * (cpuTime(b, rpc.PID()) + cpuTime(b, gw.PID()) - before).Seconds() / idleWindow.Seconds()
+		windowProfiles.Wait()
 		if profiles != "" {
 			saveProfile(b, rpcArgs[1], "heap", filepath.Join(profiles, "rpc-server.heap.pprof"))
 			saveProfile(b, gwArgs[1], "heap", filepath.Join(profiles, "http-server.heap.pprof"))
