@@ -92,6 +92,7 @@ func pragma(p string) string { return "_pragma=" + url.QueryEscape(p) }
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name:            "sqlite",
+		LocalReads:      true,
 		KeepExisting:    "ON CONFLICT (chat) DO NOTHING",
 		ReplaceExisting: "ON CONFLICT (chat) DO UPDATE SET last_send_time = excluded.last_send_time",
 		MergeInboxRow:   "ON CONFLICT (chat, member) DO UPDATE SET activity = MAX(activity, excluded.activity), read_up_to = MAX(read_up_to, excluded.read_up_to)",

@@ -54,6 +54,10 @@ type Dialect struct {
 	// the server's fixed cost per statement, not where reads run in
 	// process.
 	ShareHeadReads bool
+	// LocalReads runs the short reads (a chat's head, a page, the
+	// notifier's look) without their caller's cancellation, where reads
+	// run in process and take microseconds (see Store.shortRead).
+	LocalReads bool
 	// TranslateError maps a driver error to a *pigeonhole.Error by error
 	// number, never by message. It is called once, here, for every error.
 	TranslateError func(error) error

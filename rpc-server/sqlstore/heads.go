@@ -134,7 +134,11 @@ func (s *Store) readHeads(ctx context.Context, chats []string) (map[string]int64
 	var rows *sql.Rows
 	var err error
 	if len(chats) == 1 {
-		rows, err = s.heads.one.QueryContext(ctx, chats[0])
+		var rctx context.Context
+		if rctx, err = s.shortRead(ctx); err != nil {
+			return nil, err
+		}
+		rows, err = s.heads.one.QueryContext(rctx, chats[0])
 	} else {
 		args := make([]any, len(chats))
 		for i, c := range chats {

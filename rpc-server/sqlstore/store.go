@@ -167,7 +167,11 @@ func (s *Store) rangeRows(ctx context.Context, q pigeonhole.Range) ([]pigeonhole
 	if q.Reverse {
 		stmt = s.rangeQ[1]
 	}
-	rows, err := stmt.QueryContext(ctx, q.Chat.String(), q.From, q.Limit)
+	rctx, err := s.shortRead(ctx)
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	rows, err := stmt.QueryContext(rctx, q.Chat.String(), q.From, q.Limit)
 	if err != nil {
 		return nil, s.translate(ctx, err)
 	}
@@ -198,7 +202,11 @@ func (s *Store) Heads(ctx context.Context, since int64, limit int) ([]pigeonhole
 	if s.closed.Load() {
 		return nil, errClosed
 	}
-	rows, err := s.headsQ.QueryContext(ctx, since, limit)
+	rctx, err := s.shortRead(ctx)
+	if err != nil {
+		return nil, s.translate(ctx, err)
+	}
+	rows, err := s.headsQ.QueryContext(rctx, since, limit)
 	if err != nil {
 		return nil, s.translate(ctx, err)
 	}
@@ -253,6 +261,24 @@ func (s *Store) Close() error {
 		err = errors.Join(err, s.read.Close())
 	}
 	return err
+}
+
+// shortRead is the context a short read of ctx's caller runs in: ctx, or
+// where the dialect's reads are local (Dialect.LocalReads), ctx without its
+// cancellation once it is known not to have ended. With a context that can
+// end, database/sql and modernc's SQLite driver each start a goroutine per
+// statement to watch it: measured, a seventh of the embedded store's CPU
+// per newest-page pull (docs/performance.md). Such a read (one row by
+// primary key, or a range of at most a page) takes microseconds in
+// process; it is not worth interrupting.
+func (s *Store) shortRead(ctx context.Context) (context.Context, error) {
+	if !s.dialect.LocalReads {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
 }
 
 // translate maps an error once: context ends first, then the dialect's

@@ -66,6 +66,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"MemberIDsStoredBeforeKeepWorking", testStoredMemberIDs},
 		{"HeadsAreTheNewestChats", testHeads},
 		{"HeadIsTheNewestSendTime", testHead},
+		{"ReadsOfAGoneCallerAreRefused", testReadsOfAGoneCallerAreRefused},
 		{"TailPollsAndNewestPagesOnAnotherInstanceMissNothing", testTailOnAnotherInstance},
 		{"GroupLifecycle", testGroupLifecycle},
 		{"GroupLimits", testGroupLimits},

@@ -142,3 +142,30 @@ func visibleOn(c context.Context, svc *pigeonhole.Service, m pigeonhole.Message,
 	}
 	return nil
 }
+
+// testReadsOfAGoneCallerAreRefused reads through a store for a caller
+// whose context has ended: a chat's head, a page and the newest chats must
+// each fail with deadline_exceeded rather than run (a store may run its
+// short reads without the caller's cancellation, but not start them for a
+// caller already gone).
+func testReadsOfAGoneCallerAreRefused(t *testing.T, opener Opener) {
+	store := opener(t, nil)
+	t.Cleanup(func() { store.Close() })
+	svc := pigeonhole.NewService(store, pigeonhole.Config{})
+	m := send(t, svc, "g1:g2", "g1", "hello")
+	gone, cancel := context.WithCancel(ctx(t))
+	cancel()
+	reads := map[string]func() error{
+		"Head": func() error { _, err := store.Head(gone, m.Chat); return err },
+		"Range": func() error {
+			_, err := store.Range(gone, pigeonhole.Range{Chat: m.Chat, From: 0, Limit: 10})
+			return err
+		},
+		"Heads": func() error { _, err := store.Heads(gone, 0, 10); return err },
+	}
+	for name, read := range reads {
+		if err := read(); pigeonhole.ErrorCode(err) != pigeonhole.CodeDeadlineExceeded {
+			t.Errorf("%s for a caller gone: got %v, want deadline_exceeded", name, err)
+		}
+	}
+}
