@@ -306,8 +306,8 @@ func waitMillis(wait time.Duration) *int32 {
 
 // Pull returns one page of a chat. Errors as for Send. A pull with a Wait
 // goes in an RPC of its own over the multiplexed connections, never in a
-// batch (whose answer would wait for it), with the RPC timeout extended
-// by the wait.
+// batch (whose answer would wait for it), and without an RPC timeout: it
+// ends when ctx does (see waitCall).
 func (c *Client) Pull(ctx context.Context, req pigeonhole.PullRequest) (pigeonhole.Page, error) {
 	wire := &rpc.PullRequest{Chat: req.Chat, Cursor: req.Cursor, Limit: req.Limit, Reverse: &req.Reverse}
 	var resp *rpc.PullResponse

@@ -78,8 +78,9 @@ func groupResult(resp *rpc.GroupResponse, err error) (pigeonhole.Group, error) {
 }
 
 // Inbox returns one page of a member's chats. Errors as for Send. A call
-// with a Wait goes over the multiplexed connections, with its RPC timeout
-// extended by the wait (an inbox call is always an RPC of its own).
+// with a Wait goes over the multiplexed connections without an RPC
+// timeout, and ends when ctx does (see waitCall); an inbox call is always
+// an RPC of its own.
 func (c *Client) Inbox(ctx context.Context, req pigeonhole.InboxRequest) (pigeonhole.InboxPage, error) {
 	wire := &rpc.InboxRequest{Member: req.Member, Limit: &req.Limit}
 	if req.Cursor != "" {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -30,7 +31,7 @@ const maxHeadBatch = 256
 // each caller is answered by a read that started after it asked, so it sees
 // every append acknowledged before it asked.
 type headReader struct {
-	one  *sql.Stmt // one chat: prepared
+	one  *sql.Stmt // one chat's last_send_time: prepared
 	read func(ctx context.Context, chats []string) (map[string]int64, error)
 
 	mu      sync.Mutex
@@ -117,9 +118,7 @@ func (s *Store) Head(ctx context.Context, chat pigeonhole.ChatID) (int64, error)
 	if s.dialect.ShareHeadReads {
 		head, err = s.heads.head(ctx, chat.String())
 	} else {
-		var heads map[string]int64
-		heads, err = s.readHeads(ctx, []string{chat.String()})
-		head = heads[chat.String()]
+		head, err = s.readHead(ctx, chat.String())
 	}
 	if err != nil {
 		return 0, s.translate(ctx, err)
@@ -127,29 +126,37 @@ func (s *Store) Head(ctx context.Context, chat pigeonhole.ChatID) (int64, error)
 	return head, nil
 }
 
-// readHeads reads chats' last send times in one statement; a chat without
-// a row is left out.
-func (s *Store) readHeads(ctx context.Context, chats []string) (map[string]int64, error) {
-	heads := make(map[string]int64, len(chats))
-	var rows *sql.Rows
-	var err error
-	if len(chats) == 1 {
-		var rctx context.Context
-		if rctx, err = s.shortRead(ctx); err != nil {
-			return nil, err
-		}
-		rows, err = s.heads.one.QueryContext(rctx, chats[0])
-	} else {
-		args := make([]any, len(chats))
-		for i, c := range chats {
-			args[i] = c
-		}
-		rows, err = s.read.QueryContext(ctx, "SELECT chat, last_send_time FROM chats WHERE chat IN ("+repeatJoin("?", len(chats))+")", args...)
+// readHead reads one chat's last send time, 0 when it has no row, with the
+// prepared statement.
+func (s *Store) readHead(ctx context.Context, chat string) (int64, error) {
+	rctx, err := s.shortRead(ctx)
+	if err != nil {
+		return 0, err
 	}
+	var head int64
+	if err := s.heads.one.QueryRowContext(rctx, chat).Scan(&head); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	return head, nil
+}
+
+// readHeads reads chats' last send times in one statement; a chat without
+// a row is left out (or, read alone, has 0).
+func (s *Store) readHeads(ctx context.Context, chats []string) (map[string]int64, error) {
+	if len(chats) == 1 {
+		head, err := s.readHead(ctx, chats[0])
+		return map[string]int64{chats[0]: head}, err
+	}
+	args := make([]any, len(chats))
+	for i, c := range chats {
+		args[i] = c
+	}
+	rows, err := s.read.QueryContext(ctx, "SELECT chat, last_send_time FROM chats WHERE chat IN ("+repeatJoin("?", len(chats))+")", args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	heads := make(map[string]int64, len(chats))
 	if err := scanEach(rows, scanLastSendTime(heads)); err != nil {
 		return nil, err
 	}

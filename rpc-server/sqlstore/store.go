@@ -129,7 +129,7 @@ func New(write, read *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("%s: prepare: %w", dialect.Name, err)
 	}
 	s.headsQ = heads
-	one, err := read.Prepare("SELECT chat, last_send_time FROM chats WHERE chat = ?")
+	one, err := read.Prepare("SELECT last_send_time FROM chats WHERE chat = ?")
 	if err != nil {
 		return nil, fmt.Errorf("%s: prepare: %w", dialect.Name, err)
 	}
@@ -267,9 +267,10 @@ func (s *Store) Close() error {
 // where the dialect's reads are local (Dialect.LocalReads), ctx without its
 // cancellation once it is known not to have ended. With a context that can
 // end, database/sql and modernc's SQLite driver each start a goroutine per
-// statement to watch it: measured, a seventh of the embedded store's CPU
-// per newest-page pull (docs/performance.md). Such a read (one row by
-// primary key, or a range of at most a page) takes microseconds in
+// statement to watch it: measured, a seventh of the replica's CPU per
+// newest-page pull on the embedded store (docs/performance.md). Such a
+// read (one row by primary key, a range of at most a page, or the
+// notifier's bounded look at the newest chats) takes microseconds in
 // process; it is not worth interrupting.
 func (s *Store) shortRead(ctx context.Context) (context.Context, error) {
 	if !s.dialect.LocalReads {
