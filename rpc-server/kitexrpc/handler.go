@@ -34,6 +34,8 @@ type Handler struct {
 	log  *slog.Logger
 	obs  Observer
 	auth Authenticator
+	// work runs a batch's items (see workers).
+	work *workers
 }
 
 var _ rpc.IMService = (*Handler)(nil)
@@ -55,7 +57,7 @@ func NewHandler(svc *pigeonhole.Service, log *slog.Logger, obs Observer, auth Au
 	if obs == nil {
 		obs = noObserver{}
 	}
-	return &Handler{svc: svc, log: log, obs: obs, auth: auth}
+	return &Handler{svc: svc, log: log, obs: obs, auth: auth, work: newWorkers(2*rpc.MaxBatch, 10*time.Second)}
 }
 
 // Send implements rpc.IMService.
@@ -194,7 +196,8 @@ func (h *Handler) PullBatch(ctx context.Context, req *rpc.PullBatchRequest) (*rp
 	return &rpc.PullBatchResponse{Code: code, Msg: msg, Items: items}, nil
 }
 
-// runBatch runs do for every item concurrently, each with its caller's
+// runBatch runs do for every item concurrently on the handler's workers,
+// each with its caller's
 // request id (ids[i], when there is one) in its context and its caller's
 // credential (creds[i], when there is one; the batch's own is never used
 // for an item, which may come from anyone), and returns the
@@ -216,13 +219,18 @@ func runBatch[Req, Resp any](h *Handler, ctx context.Context, items []Req, ids, 
 		if i < len(creds) {
 			token = creds[i]
 		}
-		wg.Go(func() {
+		one := func() {
 			defer func() {
 				if p := recover(); p != nil {
 					out[i] = failed(h.fail(itemCtx, "batch item", pigeonhole.Errorf(pigeonhole.CodeInternal, "panic: %v", p)))
 				}
 			}()
 			out[i], _ = do(itemCtx, i, token, item) // send and pull answer every failure in their response
+		}
+		wg.Add(1)
+		h.work.run(func() {
+			defer wg.Done()
+			one()
 		})
 	}
 	wg.Wait()
