@@ -77,6 +77,7 @@ fuzz: ## short runs of every fuzz target
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzAppendPullResponse$$' -fuzztime 20s ./gateway
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzCheckFraming$$' -fuzztime 20s ./gateway
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzBindJSON$$' -fuzztime 20s ./gateway
+	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzFlatJSON$$' -fuzztime 20s ./gateway
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzBindForm$$' -fuzztime 20s ./gateway
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzBindQuery$$' -fuzztime 20s ./gateway
 	cd http-server && $(GO) test -run '^$$' -fuzz '^FuzzBindProtobuf$$' -fuzztime 20s ./gateway

@@ -35,8 +35,13 @@ func bindSend(ctx *app.RequestContext, maxBody int) (pigeonhole.SendRequest, err
 		return pigeonhole.SendRequest{}, err
 	}
 	var req pigeonhole.SendRequest
-	switch kind {
-	case bodyJSON, bodyProtobuf:
+	var flat bool
+	if kind == bodyJSON {
+		req, flat = flatSend(body)
+	}
+	switch {
+	case flat:
+	case kind == bodyJSON || kind == bodyProtobuf:
 		var in pb.SendRequest
 		if err := unmarshal(kind, body, &in); err != nil {
 			return pigeonhole.SendRequest{}, err
@@ -82,6 +87,11 @@ func bindPull(ctx *app.RequestContext, maxBody int) (pigeonhole.PullRequest, err
 	kind, body, err := readRequest(ctx, maxBody)
 	if err != nil {
 		return pigeonhole.PullRequest{}, err
+	}
+	if kind == bodyJSON {
+		if req, ok := flatPull(body); ok {
+			return req, nil
+		}
 	}
 	switch kind {
 	case bodyJSON, bodyProtobuf:
