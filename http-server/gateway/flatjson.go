@@ -151,65 +151,70 @@ func plainValue(b []byte, i int) (flatValue, int, bool) {
 	return flatValue{}, 0, false
 }
 
-// once records field bit in seen and reports whether it was not there: a
-// repeated field (under either of its names) is protojson's to refuse.
-func once(seen *uint8, bit uint8) bool {
-	if *seen&bit != 0 {
-		return false
-	}
-	*seen |= bit
-	return true
+// decodeFlat runs scanFlat on body with field, which sets the field
+// named key from v and returns its bit, or false when key names no field
+// or v is not of its type. A field met twice (under either of its names)
+// is protojson's to refuse.
+func decodeFlat(body []byte, field func(key []byte, v flatValue) (bit uint8, ok bool)) bool {
+	var seen uint8
+	return scanFlat(body, func(key []byte, v flatValue) bool {
+		bit, ok := field(key, v)
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	})
 }
 
 // flatSend decodes a send's JSON body of the plain shape (see above).
 func flatSend(body []byte) (req pigeonhole.SendRequest, ok bool) {
-	var seen uint8
-	ok = scanFlat(body, func(key []byte, v flatValue) (ok bool) {
+	ok = decodeFlat(body, func(key []byte, v flatValue) (uint8, bool) {
+		var ok bool
 		switch string(key) {
 		case "chat":
 			req.Chat, ok = v.str()
-			return ok && once(&seen, 1)
+			return 1, ok
 		case "text":
 			req.Text, ok = v.str()
-			return ok && once(&seen, 2)
+			return 2, ok
 		case "sender":
 			req.Sender, ok = v.str()
-			return ok && once(&seen, 4)
+			return 4, ok
 		case "client_msg_id", "clientMsgId":
 			req.ClientMsgID, ok = v.str()
-			return ok && once(&seen, 8)
+			return 8, ok
 		}
-		return false
+		return 0, false
 	})
 	return req, ok
 }
 
 // flatPull decodes a pull's JSON body of the plain shape (see above).
 func flatPull(body []byte) (req pigeonhole.PullRequest, ok bool) {
-	var seen uint8
-	ok = scanFlat(body, func(key []byte, v flatValue) (ok bool) {
+	ok = decodeFlat(body, func(key []byte, v flatValue) (uint8, bool) {
+		var n int64
+		var ok bool
 		switch string(key) {
 		case "chat":
 			req.Chat, ok = v.str()
-			return ok && once(&seen, 1)
+			return 1, ok
 		case "cursor":
 			req.Cursor, ok = v.int(64)
-			return ok && once(&seen, 2)
+			return 2, ok
 		case "limit":
-			var n int64
 			n, ok = v.int(32)
 			req.Limit = int32(n)
-			return ok && once(&seen, 4)
+			return 4, ok
 		case "reverse":
 			req.Reverse, ok = v.bool()
-			return ok && once(&seen, 8)
+			return 8, ok
 		case "wait_ms", "waitMs":
-			var n int64
 			n, ok = v.int(32)
 			req.Wait = time.Duration(n) * time.Millisecond
-			return ok && once(&seen, 16)
+			return 16, ok
 		}
-		return false
+		return 0, false
 	})
 	return req, ok
 }

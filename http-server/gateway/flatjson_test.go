@@ -54,25 +54,27 @@ var otherBodies = []string{
 	"\ufeff{}", `{"chat" "a:b"}`, `{"chat":"a:b" "text":"t"}`, `{chat:"a:b"}`,
 }
 
+// agrees checks that when flat takes body, protojson decodes it to the
+// same request.
+func agrees[R comparable](t *testing.T, name string, body []byte, flat func([]byte) (R, bool), protojson func([]byte) (R, error)) {
+	t.Helper()
+	got, ok := flat(body)
+	if !ok {
+		return
+	}
+	want, err := protojson(body)
+	if err != nil {
+		t.Fatalf("%s took %q, which protojson refuses: %v", name, body, err)
+	}
+	if got != want {
+		t.Fatalf("%s(%q) = %+v, protojson %+v", name, body, got, want)
+	}
+}
+
 func checkFlatAgrees(t *testing.T, body []byte) {
-	if got, ok := flatSend(body); ok {
-		want, err := protojsonSend(body)
-		if err != nil {
-			t.Fatalf("flatSend took %q, which protojson refuses: %v", body, err)
-		}
-		if got != want {
-			t.Fatalf("flatSend(%q) = %+v, protojson %+v", body, got, want)
-		}
-	}
-	if got, ok := flatPull(body); ok {
-		want, err := protojsonPull(body)
-		if err != nil {
-			t.Fatalf("flatPull took %q, which protojson refuses: %v", body, err)
-		}
-		if got != want {
-			t.Fatalf("flatPull(%q) = %+v, protojson %+v", body, got, want)
-		}
-	}
+	t.Helper()
+	agrees(t, "flatSend", body, flatSend, protojsonSend)
+	agrees(t, "flatPull", body, flatPull, protojsonPull)
 }
 
 func TestFlatJSONTakesClientBodies(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 // what queued meanwhile until the queue is empty. An idle gateway thus
 // sends each call at once, alone, and a busy one sends one RPC for many
 // calls: one encoding, one write and one read on each side instead of many.
+// A call that finds no lane busy and nothing queued is sent by its caller
+// (see alone).
 //
 // No goroutine lives longer than the queue is non-empty, so a batcher
 // needs no closing.
@@ -47,11 +49,15 @@ type outcome[Out any] struct {
 func (b *batcher[In, Out]) do(ctx context.Context, in In, id, cred string) (Out, error) {
 	p := &pending[In, Out]{ctx: ctx, in: in, id: id, cred: cred, done: make(chan outcome[Out], 1)}
 	b.mu.Lock()
-	b.queue = append(b.queue, p)
 	start := b.inflight < b.lanes
 	if start {
 		b.inflight++
 	}
+	if start && len(b.queue) == 0 {
+		b.mu.Unlock()
+		return b.alone(p)
+	}
+	b.queue = append(b.queue, p)
 	b.mu.Unlock()
 	if start {
 		go b.lane()
@@ -63,6 +69,38 @@ func (b *batcher[In, Out]) do(ctx context.Context, in In, id, cred string) (Out,
 		var zero Out
 		return zero, transportError(ctx.Err())
 	}
+}
+
+// alone sends p's call by itself, as the lane it has started, on its
+// caller's goroutine: with nothing queued to join it (an idle gateway),
+// a lane of its own would cost a goroutine, its stack's growth through
+// the RPC client, and two hand-offs. Calls queued meanwhile are left to a
+// lane that goes on in a goroutine.
+func (b *batcher[In, Out]) alone(p *pending[In, Out]) (Out, error) {
+	var o outcome[Out]
+	if p.ctx.Err() == nil { // a caller who has given up is not sent
+		var creds []string
+		if p.cred != "" {
+			creds = []string{p.cred}
+		}
+		ctx, cancel := batchContext([]context.Context{p.ctx})
+		o = b.call(ctx, []In{p.in}, []string{p.id}, creds)[0]
+		cancel()
+	}
+	b.mu.Lock()
+	more := len(b.queue) > 0
+	if !more {
+		b.inflight--
+	}
+	b.mu.Unlock()
+	if more {
+		go b.lane() // the lane this call counted
+	}
+	if err := p.ctx.Err(); err != nil {
+		var zero Out
+		return zero, transportError(err)
+	}
+	return o.out, o.err
 }
 
 // lane sends batches until the queue is empty.
